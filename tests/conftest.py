@@ -1,0 +1,242 @@
+"""Fixtures: the app on SQLite and on PostgreSQL, clients, users, an API helper.
+
+Every test that uses `app` runs twice, once per database. Each database is
+migrated once per run; after each test every table is emptied, which isolates
+tests even when the code under test commits (and, later, when a live server
+or a worker in another thread writes to the database).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from flask import Flask
+from flask.testing import FlaskClient
+
+from videocoach import create_app, db
+from videocoach.accounts import services as account_services
+from videocoach.accounts.models import User
+from videocoach.migrate import upgrade
+from videocoach.models import Base
+
+PASSWORD = "correct horse battery staple"
+POSTGRES_URL = os.environ.get(
+    "VIDEOCOACH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fast_password_hashing() -> None:
+    # Still argon2id, with the cheapest parameters: hashing cost is not under test here.
+    account_services._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+def _postgres_problem() -> str | None:
+    try:
+        engine = sa.create_engine(POSTGRES_URL)
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+        engine.dispose()
+    except sa.exc.OperationalError as error:
+        return str(error).splitlines()[0]
+    return None
+
+
+def new_postgres_schema() -> tuple[str, str]:
+    """A schema of our own in the shared `test` database: parallel runs never collide."""
+    problem = _postgres_problem()
+    if problem:
+        message = f"PostgreSQL at {POSTGRES_URL} is unreachable: {problem}"
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            pytest.fail(message + " (CI=true: PostgreSQL is required)")
+        pytest.skip(message)
+    schema = f"vc_test_{secrets.token_hex(6)}"
+    engine = sa.create_engine(POSTGRES_URL)
+    with engine.begin() as connection:
+        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    engine.dispose()
+    return schema, f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+
+
+def drop_postgres_schema(schema: str) -> None:
+    engine = sa.create_engine(POSTGRES_URL)
+    with engine.begin() as connection:
+        connection.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'videocoach.sqlite3'}"
+        return
+    schema, url = new_postgres_schema()
+    yield url
+    drop_postgres_schema(schema)
+
+
+def app_config(database_url: str, data_dir: Path, **overrides: str) -> dict[str, str]:
+    config = {
+        "DATABASE_URL": database_url,
+        "VIDEOCOACH_DATA_DIR": str(data_dir),
+        "SECRET_KEY": "test-secret-key-" + "x" * 32,
+        "VIDEOCOACH_LOGIN_RATE_LIMIT": "1000 per minute",
+        "VIDEOCOACH_SIGNUP": "open",
+        "VIDEOCOACH_SIGNUP_DOMAINS": "",
+        "SMTP_URL": "",
+        "VIDEOCOACH_PUBLIC_URL": "",
+        "VIDEOCOACH_ENV": "",
+    }
+    config.update(overrides)
+    return config
+
+
+@pytest.fixture(scope="session")
+def migrated_app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Flask:
+    app = create_app(app_config(database_url, tmp_path_factory.mktemp("data")))
+    upgrade(app)
+    return app
+
+
+def empty_all_tables(app: Flask) -> None:
+    engine = app.extensions["videocoach.engine"]
+    tables = list(reversed(Base.metadata.sorted_tables))
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            names = ", ".join(f'"{table.name}"' for table in tables)
+            connection.execute(sa.text(f"TRUNCATE {names} CASCADE"))
+        else:
+            for table in tables:
+                connection.execute(table.delete())
+
+
+@pytest.fixture
+def make_app(database_url: str, tmp_path: Path, migrated_app: Flask) -> Callable[..., Flask]:
+    """An app on the test database with some settings changed (e.g. sign-up closed)."""
+
+    def factory(**overrides: str) -> Flask:
+        return create_app(app_config(database_url, tmp_path / "data", **overrides))
+
+    return factory
+
+
+@pytest.fixture
+def app(migrated_app: Flask) -> Iterator[Flask]:
+    from videocoach.extensions import limiter
+
+    limiter.reset()
+    # No app context is held during the test: each request must get its own, exactly
+    # as in production (a shared one would leak `g`, and the signed-in user, across requests).
+    yield migrated_app
+    empty_all_tables(migrated_app)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def make_user(app: Flask) -> Callable[..., User]:
+    counter = iter(range(1, 10_000))
+
+    def factory(
+        name: str | None = None, email: str | None = None, admin: bool = False
+    ) -> User:
+        n = next(counter)
+        with app.app_context():
+            user = account_services.create_user(
+                email or f"person{n}-{secrets.token_hex(3)}@school.example",
+                PASSWORD,
+                name or f"Person {n}",
+                is_admin=admin,
+            )
+            db.session.commit()
+        return user
+
+    return factory
+
+
+class Api:
+    """A JSON client that carries a bearer token."""
+
+    def __init__(self, client: FlaskClient, token: str | None = None):
+        self.client = client
+        self.token = token
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+    def request(self, method: str, path: str, json: Any = None, **kwargs: Any):
+        return self.client.open(
+            path, method=method, json=json, headers=self._headers(), **kwargs
+        )
+
+    def get(self, path: str, **kwargs: Any):
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, json: Any = None, **kwargs: Any):
+        return self.request("POST", path, json=json, **kwargs)
+
+    def patch(self, path: str, json: Any = None, **kwargs: Any):
+        return self.request("PATCH", path, json=json, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any):
+        return self.request("DELETE", path, **kwargs)
+
+
+@pytest.fixture
+def api_for(app: Flask) -> Callable[[User | None], Api]:
+    """An API client authenticated as `user` (anonymous for None)."""
+
+    def factory(user: User | None) -> Api:
+        token = None
+        if user is not None:
+            with app.app_context():
+                token, _ = account_services.issue_token(user, "tests")
+                db.session.commit()
+        return Api(app.test_client(), token)
+
+    return factory
+
+
+@pytest.fixture
+def browser_for(app: Flask) -> Callable[[User | None], FlaskClient]:
+    """A page client with a signed-in session for `user` (anonymous for None)."""
+
+    def factory(user: User | None) -> FlaskClient:
+        client = app.test_client()
+        if user is not None:
+            with client.session_transaction() as session:
+                session["_user_id"] = user.id
+                session["_fresh"] = True
+        return client
+
+    return factory
+
+
+CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_token(client: FlaskClient, page: str = "/login") -> str:
+    """The CSRF token of this client's session, read from a rendered form."""
+    response = client.get(page)
+    if response.status_code == 302:  # signed in: /login redirects, any page has the token
+        response = client.get("/account")
+    match = CSRF_INPUT.search(response.get_data(as_text=True))
+    assert match, f"no CSRF token on {page}"
+    return match.group(1)
+
+
+def post_form(client: FlaskClient, path: str, data: dict[str, str] | None = None, **kwargs: Any):
+    """Submit a page form the way a browser does, CSRF token included."""
+    return client.post(path, data={**(data or {}), "csrf_token": csrf_token(client)}, **kwargs)

@@ -1,0 +1,110 @@
+"""create_app(config=None): wires settings, extensions, blueprints and error handlers."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from flask import Flask, Response
+
+from videocoach import db
+from videocoach.config import Settings
+from videocoach.extensions import limiter
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def resource_dir(name: str) -> Path:
+    """Top-level folders (templates, static, migrations) ship inside the wheel too."""
+    packaged = PACKAGE_DIR / name
+    return packaged if packaged.is_dir() else PACKAGE_DIR.parent / name
+
+
+def create_app(config: Mapping[str, str] | None = None) -> Flask:
+    """Build the app. `config` overrides environment variables of the same names."""
+    settings = Settings.from_env({**os.environ, **(config or {})})
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+
+    app = Flask(
+        __name__,
+        template_folder=str(resource_dir("templates")),
+        static_folder=str(resource_dir("static")),
+    )
+    app.extensions["videocoach.settings"] = settings
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.production,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=settings.production,
+        # CSRF is checked in one before_request hook (see accounts.auth) for every cookie request.
+        WTF_CSRF_CHECK_DEFAULT=False,
+        WTF_CSRF_TIME_LIMIT=None,  # valid for the session: coaches leave tabs open for hours
+        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
+        RATELIMIT_HEADERS_ENABLED=True,
+        JSON_SORT_KEYS=False,
+        DEBUG=settings.debug,
+    )
+    if settings.production:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    db.init_app(app, settings.database_url)
+    register_extensions(app)
+    register_blueprints(app)
+    app.after_request(add_security_headers)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from videocoach.accounts.auth import init_auth
+    from videocoach.errorhandlers import register_error_handlers
+
+    init_auth(app)
+    limiter.init_app(app)
+    register_error_handlers(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from videocoach.accounts.routes import bp as accounts_pages
+    from videocoach.admin.routes import bp as admin_pages
+    from videocoach.api import init_api
+    from videocoach.health import bp as health
+    from videocoach.partnerships.routes import bp as partnership_pages
+
+    app.register_blueprint(health)
+    app.register_blueprint(accounts_pages)
+    app.register_blueprint(partnership_pages)
+    app.register_blueprint(admin_pages)
+    init_api(app)
+
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "img-src 'self' data: blob:",
+        "media-src 'self' blob:",
+        "style-src 'self'",
+        "script-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+def add_security_headers(response: Response) -> Response:
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    # Invitation tokens travel in URLs; never hand them to another site in a Referer.
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response

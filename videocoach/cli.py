@@ -1,0 +1,100 @@
+"""The `videocoach` command: serve, worker, db upgrade, create-user."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+from flask import Flask
+
+from videocoach.errors import ConfigError, DomainError
+
+
+def _make_app() -> Flask:
+    from videocoach.app import create_app
+
+    try:
+        return create_app()
+    except ConfigError as error:
+        click.echo(error.explain(), err=True)
+        sys.exit(2)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """videocoach: video coaching for schools.
+
+    Reads its configuration from environment variables (see README); with none
+    set it runs the embedded default under ./instance.
+    """
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--no-worker", is_flag=True, help="Do not start the embedded background worker.")
+@click.option("--threads", default=8, show_default=True, type=int, help="Web server threads.")
+def serve(host: str, port: int, no_worker: bool, threads: int) -> None:
+    """Apply migrations, then serve the web UI and API."""
+    from waitress import serve as waitress_serve
+
+    from videocoach.migrate import upgrade
+
+    app = _make_app()
+    upgrade(app)
+    click.echo(f"videocoach is running on http://{host}:{port}/ (Ctrl+C to stop)")
+    waitress_serve(app, host=host, port=port, threads=threads, ident="videocoach")
+
+
+@main.group()
+def db() -> None:
+    """Database migrations."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION."""
+    from videocoach.migrate import upgrade
+
+    upgrade(_make_app(), revision)
+    click.echo("Database is up to date.")
+
+
+@db.command("revision")
+@click.option("-m", "--message", required=True, help="What the migration changes.")
+def db_revision(message: str) -> None:
+    """Write a new migration from the difference between the models and the database."""
+    from videocoach.migrate import revision
+
+    revision(_make_app(), message)
+
+
+@main.command("create-user")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--admin", is_flag=True, help="Site admin: manages accounts, sees no content.")
+def create_user(email: str, name: str, admin: bool) -> None:
+    """Create an account. The password is read from VIDEOCOACH_PASSWORD or asked for."""
+    from videocoach import db as database
+    from videocoach.accounts.services import create_user as create
+    from videocoach.migrate import upgrade
+
+    password = os.environ.get("VIDEOCOACH_PASSWORD") or click.prompt(
+        "Password", hide_input=True, confirmation_prompt=True
+    )
+    app = _make_app()
+    upgrade(app)
+    with app.app_context():
+        try:
+            user = create(email, password, name, is_admin=admin)
+        except DomainError as error:
+            click.echo(f"Could not create the account: {error.message}", err=True)
+            sys.exit(1)
+        database.session.commit()
+        click.echo(f"Created {'admin ' if admin else ''}account {user.email} (id {user.id}).")
+
+
+if __name__ == "__main__":
+    main()

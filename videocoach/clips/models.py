@@ -1,0 +1,77 @@
+"""Clip tables. The media pipeline (upload, workers, delivery) fills them in."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, Date, Float, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from videocoach.db import ID_LENGTH, Base, CreatedMixin, IdMixin, UTCDateTime, utcnow
+
+
+class Visibility(StrEnum):
+    PRIVATE = "private"  # only the uploader
+    SHARED = "shared"  # every member of the partnership
+
+
+class ClipStatus(StrEnum):
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    READY = "ready"
+    FAILED = "failed"
+
+
+class Clip(IdMixin, CreatedMixin, Base):
+    __tablename__ = "clips"
+
+    partnership_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("partnerships.id", ondelete="CASCADE"), index=True
+    )
+    uploaded_by_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(200))
+    recorded_on: Mapped[date | None] = mapped_column(Date, default=None)
+    visibility: Mapped[str] = mapped_column(String(16), default=Visibility.PRIVATE.value)
+
+    original_filename: Mapped[str] = mapped_column(String(255), default="")
+    original_size: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    original_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
+
+    # Probe facts; times are integer milliseconds (the API speaks seconds).
+    duration_ms: Mapped[int | None] = mapped_column(Integer, default=None)
+    width: Mapped[int | None] = mapped_column(Integer, default=None)
+    height: Mapped[int | None] = mapped_column(Integer, default=None)
+    fps: Mapped[float | None] = mapped_column(Float, default=None)
+    video_codec: Mapped[str | None] = mapped_column(String(32), default=None)
+    audio_codec: Mapped[str | None] = mapped_column(String(32), default=None)
+    rotation: Mapped[int | None] = mapped_column(Integer, default=None)
+
+    status: Mapped[str] = mapped_column(String(16), default=ClipStatus.QUEUED.value)
+    step: Mapped[str | None] = mapped_column(String(32), default=None)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    assets: Mapped[list[ClipAsset]] = relationship(
+        back_populates="clip", cascade="all, delete-orphan"
+    )
+
+
+class ClipAsset(IdMixin, CreatedMixin, Base):
+    """One stored object owned by a clip (original, renditions, images, waveform)."""
+
+    __tablename__ = "clip_assets"
+
+    clip_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("clips.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(512), unique=True)
+    size: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    sha256: Mapped[str | None] = mapped_column(String(64), default=None)
+    content_type: Mapped[str] = mapped_column(String(100), default="application/octet-stream")
+
+    clip: Mapped[Clip] = relationship(back_populates="assets")

@@ -1,0 +1,62 @@
+"""Comment tables, shaped for the review experience."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from videocoach.db import ID_LENGTH, Base, CreatedMixin, IdMixin, UTCDateTime
+from videocoach.partnerships.models import Goal
+
+
+class CommentKind(StrEnum):
+    STRENGTH = "strength"
+    QUESTION = "question"
+    SUGGESTION = "suggestion"
+    NOTE = "note"
+
+
+comment_goals = Table(
+    "comment_goals",
+    Base.metadata,
+    Column(
+        "comment_id",
+        String(ID_LENGTH),
+        ForeignKey("comments.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column(
+        "goal_id",
+        String(ID_LENGTH),
+        ForeignKey("goals.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    ),
+)
+
+
+class Comment(IdMixin, CreatedMixin, Base):
+    __tablename__ = "comments"
+
+    clip_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("clips.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    parent_id: Mapped[str | None] = mapped_column(
+        String(ID_LENGTH), ForeignKey("comments.id", ondelete="CASCADE"), default=None
+    )
+    t_start_ms: Mapped[int] = mapped_column(Integer)
+    t_end_ms: Mapped[int | None] = mapped_column(Integer, default=None)
+    body: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16), default=CommentKind.NOTE.value)
+    private: Mapped[bool] = mapped_column(Boolean, default=False)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+    goals: Mapped[list[Goal]] = relationship(secondary=comment_goals)

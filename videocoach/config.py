@@ -1,0 +1,153 @@
+"""One Settings object, read from environment variables, with the embedded defaults.
+
+With nothing set, videocoach runs the "embedded default" of DESIGN.md section 6:
+everything lives under ./instance (SQLite, local files, a generated secret key).
+Setting VIDEOCOACH_ENV=production switches on the checks that refuse unsafe values.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from videocoach.errors import ConfigError
+
+MIN_SECRET_KEY_LENGTH = 32
+
+
+def _flag(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _csv(value: str | None) -> tuple[str, ...]:
+    if not value:
+        return ()
+    return tuple(part.strip().lower().lstrip("@") for part in value.split(",") if part.strip())
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the common `postgres://` and `postgresql://` spellings and use psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+@dataclass(frozen=True)
+class Settings:
+    production: bool
+    data_dir: Path
+    database_url: str
+    secret_key: str
+    storage_url: str
+    celery_broker_url: str | None
+    redis_url: str | None
+    smtp_url: str | None
+    mail_from: str
+    public_url: str | None
+    signup_open: bool
+    signup_domains: tuple[str, ...]
+    login_rate_limit: str
+    ratelimit_storage_uri: str
+    invitation_ttl: timedelta
+    max_upload_bytes: int
+    debug: bool = False
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = dict(os.environ if environ is None else environ)
+        production = env.get("VIDEOCOACH_ENV", "").strip().lower() == "production"
+        data_dir = Path(env.get("VIDEOCOACH_DATA_DIR") or "instance").resolve()
+        database_url = normalise_database_url(
+            env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'videocoach.sqlite3'}"
+        )
+        secret_key = env.get("SECRET_KEY", "")
+        if not secret_key and not production:
+            secret_key = load_or_create_secret_key(data_dir)
+        redis_url = env.get("REDIS_URL") or None
+        signup = env.get("VIDEOCOACH_SIGNUP", "open").strip().lower()
+        if signup not in {"open", "closed"}:
+            raise ConfigError([f"VIDEOCOACH_SIGNUP must be 'open' or 'closed', not {signup!r}."])
+        settings = cls(
+            production=production,
+            data_dir=data_dir,
+            database_url=database_url,
+            secret_key=secret_key,
+            storage_url=env.get("VIDEOCOACH_STORAGE") or f"file://{data_dir / 'media'}",
+            celery_broker_url=env.get("CELERY_BROKER_URL") or None,
+            redis_url=redis_url,
+            smtp_url=env.get("SMTP_URL") or None,
+            mail_from=env.get("VIDEOCOACH_MAIL_FROM") or "videocoach <videocoach@localhost>",
+            public_url=(env.get("VIDEOCOACH_PUBLIC_URL") or "").rstrip("/") or None,
+            signup_open=signup == "open",
+            signup_domains=_csv(env.get("VIDEOCOACH_SIGNUP_DOMAINS")),
+            login_rate_limit=env.get("VIDEOCOACH_LOGIN_RATE_LIMIT") or "10 per minute;100 per hour",
+            ratelimit_storage_uri=env.get("RATELIMIT_STORAGE_URI") or redis_url or "memory://",
+            invitation_ttl=timedelta(
+                hours=float(env.get("VIDEOCOACH_INVITATION_TTL_HOURS") or 24 * 7)
+            ),
+            max_upload_bytes=int(env.get("VIDEOCOACH_MAX_UPLOAD_BYTES") or 10 * 1024**3),
+            debug=_flag(env.get("VIDEOCOACH_DEBUG")),
+            extra={k: v for k, v in env.items() if k.startswith("VIDEOCOACH_TEST_")},
+        )
+        if production:
+            settings.check_production_safety()
+        return settings
+
+    @property
+    def uses_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def check_production_safety(self) -> None:
+        """Refuse to run production with a setting that would put schools' data at risk."""
+        problems: list[str] = []
+        if len(self.secret_key) < MIN_SECRET_KEY_LENGTH:
+            problems.append(
+                "SECRET_KEY must be set to a random value of at least "
+                f"{MIN_SECRET_KEY_LENGTH} characters, for example the output of "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
+            )
+        if self.uses_sqlite:
+            problems.append(
+                "DATABASE_URL must point at PostgreSQL (postgresql://...); SQLite is only "
+                "for the single-process embedded default."
+            )
+        if self.ratelimit_storage_uri.startswith("memory://"):
+            problems.append(
+                "REDIS_URL (or RATELIMIT_STORAGE_URI) must be set so login rate limits are "
+                "shared by every web process."
+            )
+        if self.debug:
+            problems.append("VIDEOCOACH_DEBUG must be off in production.")
+        if self.public_url and not self.public_url.startswith("https://"):
+            problems.append("VIDEOCOACH_PUBLIC_URL must start with https:// in production.")
+        if problems:
+            raise ConfigError(problems)
+
+
+def load_or_create_secret_key(data_dir: Path) -> str:
+    """Read the secret key kept in the data directory, creating it (mode 0600) on first run."""
+    path = data_dir / "secret_key"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    key = secrets.token_urlsafe(48)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key
+
+
+def current_settings() -> Settings:
+    """The Settings of the running app (services read configuration through this)."""
+    from flask import current_app
+
+    return current_app.extensions["videocoach.settings"]

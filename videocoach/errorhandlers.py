@@ -1,0 +1,104 @@
+"""One place that turns errors into responses: JSON for /api, pages elsewhere."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from flask import Flask, render_template, request
+from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from videocoach.api import API_PREFIX, error_response
+from videocoach.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+_CODES = {
+    400: ("bad_request", "The request is malformed."),
+    401: ("unauthorized", "Sign in, or send a valid API token."),
+    403: ("forbidden", "You are not allowed to do that."),
+    404: ("not_found", "Not found."),
+    405: ("method_not_allowed", "That method is not allowed here."),
+    409: ("conflict", "That conflicts with the current state."),
+    413: ("too_large", "That is too large."),
+    415: ("unsupported_media_type", "That media type is not supported."),
+    422: ("validation_failed", "Some values are not valid."),
+    429: ("rate_limited", "Too many attempts. Wait a minute and try again."),
+    500: ("internal_error", "Something went wrong on our side. Please try again."),
+}
+
+
+def wants_json() -> bool:
+    return request.path == API_PREFIX or request.path.startswith(API_PREFIX + "/")
+
+
+def _flatten_validation(messages: Any) -> dict[str, str]:
+    """webargs gives {"json": {"field": ["msg", ...]}}; the API gives {"field": "msg"}."""
+    fields: dict[str, str] = {}
+    if not isinstance(messages, dict):
+        return fields
+    for location_errors in messages.values():
+        if not isinstance(location_errors, dict):
+            continue
+        for name, errors in location_errors.items():
+            if isinstance(errors, list) and errors and isinstance(errors[0], str):
+                fields[str(name)] = errors[0]
+            elif isinstance(errors, dict):
+                fields[str(name)] = "Not valid."
+            else:
+                fields[str(name)] = str(errors)
+    return fields
+
+
+def _render(status: int, code: str, message: str, fields: dict[str, str] | None = None):
+    if wants_json():
+        return error_response(status, code, message, fields)
+    return render_template("error.html", status=status, message=message), status
+
+
+def handle_domain_error(error: DomainError) -> ResponseReturnValue:
+    return _render(error.status, error.code, error.message, error.fields)
+
+
+def handle_csrf_error(error: CSRFError) -> ResponseReturnValue:
+    message = (
+        "This form has expired or was not sent from videocoach. Reload the page and try again."
+    )
+    return _render(400, "csrf_failed", message)
+
+
+def handle_http_exception(error: HTTPException) -> ResponseReturnValue:
+    status = error.code or 500
+    code, message = _CODES.get(status, ("error", error.description or "Error."))
+    fields: dict[str, str] = {}
+    data = getattr(error, "data", None) or {}
+    if status in (400, 422) and "messages" in data:
+        fields = _flatten_validation(data["messages"])
+        if status == 400:
+            message = "The request body is not valid JSON."
+        elif fields:
+            message = next(iter(fields.values()))
+            message = f"{next(iter(fields))}: {message}" if len(fields) == 1 else message
+    if status == 413 and error.description and not error.description.startswith("The data"):
+        message = error.description
+    response = _render(status, code, message, fields or None)
+    if isinstance(error, HTTPException) and status == 405 and error.valid_methods:
+        body, st = response  # type: ignore[misc]
+        return body, st, {"Allow": ", ".join(error.valid_methods)}
+    return response
+
+
+def handle_unexpected(error: Exception) -> ResponseReturnValue:
+    log.exception("unhandled error on %s %s", request.method, re.sub(r"\s", "", request.path))
+    return handle_http_exception(InternalServerError())
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(CSRFError, handle_csrf_error)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    if not app.debug:
+        app.register_error_handler(Exception, handle_unexpected)

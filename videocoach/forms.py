@@ -1,0 +1,38 @@
+"""Form helpers shared by every feature's pages."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import flash
+from flask_wtf import FlaskForm
+
+from videocoach.errors import DomainError
+
+
+class ActionForm(FlaskForm):
+    """A form that is only a button: it carries the CSRF token and nothing else."""
+
+
+def show_errors(form: FlaskForm, error: DomainError) -> None:
+    """Put a service's field errors next to the fields that caused them."""
+    placed = False
+    for name, message in error.fields.items():
+        field = getattr(form, name, None)
+        if field is not None:
+            field.errors = [*field.errors, message]
+            placed = True
+    if not placed:
+        flash(error.message, "error")
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Only same-site paths: `next` must never send someone to another site."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    if "\\" in target:
+        return default
+    return target

@@ -1,0 +1,57 @@
+"""Outgoing email: SMTP when SMTP_URL is set, otherwise written to the log."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+from email.message import EmailMessage
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from videocoach.config import current_settings
+
+log = logging.getLogger(__name__)
+SMTP_TIMEOUT_S = 15
+
+
+def send(to: str, subject: str, body: str) -> bool:
+    """Send one plain-text message; True when it was handed to SMTP (or logged)."""
+    settings = current_settings()
+    message = EmailMessage()
+    message["From"] = settings.mail_from
+    message["To"] = to
+    message["Subject"] = subject
+    message.set_content(body)
+    if not settings.smtp_url:
+        log.info(
+            "email not sent (SMTP_URL is not set); it would have said:\nTo: %s\nSubject: %s\n\n%s",
+            to,
+            subject,
+            body,
+        )
+        return True
+    try:
+        deliver(settings.smtp_url, message)
+    except (OSError, smtplib.SMTPException):
+        log.exception("could not send email to %s", to)
+        return False
+    return True
+
+
+def deliver(smtp_url: str, message: EmailMessage) -> None:
+    """smtp://user:pass@host:port (STARTTLS with ?starttls=1) or smtps://host:port."""
+    parts = urlsplit(smtp_url)
+    options = parse_qs(parts.query)
+    host = parts.hostname or "localhost"
+    if parts.scheme == "smtps":
+        client: smtplib.SMTP = smtplib.SMTP_SSL(
+            host, parts.port or 465, timeout=SMTP_TIMEOUT_S, context=ssl.create_default_context()
+        )
+    else:
+        client = smtplib.SMTP(host, parts.port or 25, timeout=SMTP_TIMEOUT_S)
+    with client:
+        if options.get("starttls", ["0"])[0] in {"1", "true", "yes"}:
+            client.starttls(context=ssl.create_default_context())
+        if parts.username:
+            client.login(unquote(parts.username), unquote(parts.password or ""))
+        client.send_message(message)

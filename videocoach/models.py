@@ -1,0 +1,21 @@
+"""Imports every model so the metadata is complete (Alembic, tests, table cleanup)."""
+
+from videocoach.accounts.models import ApiToken, User
+from videocoach.clips.models import Clip, ClipAsset
+from videocoach.comments.models import Comment, comment_goals
+from videocoach.db import Base
+from videocoach.partnerships.models import Goal, Invitation, Membership, Partnership
+
+__all__ = [
+    "ApiToken",
+    "Base",
+    "Clip",
+    "ClipAsset",
+    "Comment",
+    "Goal",
+    "Invitation",
+    "Membership",
+    "Partnership",
+    "User",
+    "comment_goals",
+]

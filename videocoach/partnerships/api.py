@@ -1,0 +1,170 @@
+"""API v1: partnerships, invitations, members and goals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_login import login_required
+from flask_smorest import Blueprint
+
+from videocoach import db
+from videocoach.accounts.auth import api_user
+from videocoach.api import API_PREFIX
+from videocoach.partnerships import goals, services
+from videocoach.partnerships.schemas import (
+    AcceptSchema,
+    GoalCreateSchema,
+    GoalEnvelope,
+    GoalList,
+    GoalQuerySchema,
+    GoalUpdateSchema,
+    InvitationCreateSchema,
+    InvitationList,
+    InvitationSchema,
+    PartnershipCreateSchema,
+    PartnershipEnvelope,
+    PartnershipList,
+    PartnershipUpdateSchema,
+)
+from videocoach.urls import invitation_link
+
+blp = Blueprint(
+    "partnerships_api",
+    __name__,
+    url_prefix=API_PREFIX,
+    description="Partnerships, invitations, members and goals",
+)
+
+
+@blp.route("/partnerships", methods=["POST"])
+@login_required
+@blp.arguments(PartnershipCreateSchema)
+@blp.response(201, PartnershipEnvelope)
+def create_partnership(body: dict[str, Any]) -> dict[str, Any]:
+    partnership = services.create_partnership(api_user(), body["name"], body["role"])
+    db.session.commit()
+    return {"partnership": partnership}
+
+
+@blp.route("/partnerships", methods=["GET"])
+@login_required
+@blp.response(200, PartnershipList)
+def list_partnerships() -> dict[str, Any]:
+    return {"items": services.list_partnerships(api_user())}
+
+
+@blp.route("/partnerships/<pid>", methods=["GET"])
+@login_required
+@blp.response(200, PartnershipEnvelope)
+def get_partnership(pid: str) -> dict[str, Any]:
+    return {"partnership": services.get_partnership(api_user(), pid)}
+
+
+@blp.route("/partnerships/<pid>", methods=["PATCH"])
+@login_required
+@blp.arguments(PartnershipUpdateSchema)
+@blp.response(200, PartnershipEnvelope)
+def rename_partnership(body: dict[str, Any], pid: str) -> dict[str, Any]:
+    partnership = services.rename_partnership(api_user(), pid, body["name"])
+    db.session.commit()
+    return {"partnership": partnership}
+
+
+@blp.route("/partnerships/<pid>/invitations", methods=["POST"])
+@login_required
+@blp.arguments(InvitationCreateSchema)
+@blp.response(201, InvitationSchema)
+def create_invitation(body: dict[str, Any], pid: str) -> dict[str, Any]:
+    """Invite someone by email. The link is emailed when SMTP is configured, and returned."""
+    invitation, link = services.invite(
+        api_user(), pid, body["email"], body["role"], invitation_link
+    )
+    db.session.commit()
+    return {
+        "id": invitation.id,
+        "email": invitation.email,
+        "role": invitation.role,
+        "expires_at": invitation.expires_at,
+        "accept_url": link,
+    }
+
+
+@blp.route("/partnerships/<pid>/invitations", methods=["GET"])
+@login_required
+@blp.response(200, InvitationList)
+def list_invitations(pid: str) -> dict[str, Any]:
+    """Invitations not yet accepted and not expired."""
+    return {"items": services.open_invitations(api_user(), pid)}
+
+
+@blp.route("/partnerships/<pid>/invitations/<iid>", methods=["DELETE"])
+@login_required
+@blp.response(204)
+def cancel_invitation(pid: str, iid: str) -> None:
+    services.cancel_invitation(api_user(), pid, iid)
+    db.session.commit()
+
+
+@blp.route("/invitations/accept", methods=["POST"])
+@login_required
+@blp.arguments(AcceptSchema)
+@blp.response(200, PartnershipEnvelope)
+def accept_invitation(body: dict[str, Any]) -> dict[str, Any]:
+    """404 when the token is unknown, used or expired."""
+    partnership = services.accept_invitation(api_user(), body["token"])
+    db.session.commit()
+    return {"partnership": partnership}
+
+
+@blp.route("/partnerships/<pid>/members/<uid>", methods=["DELETE"])
+@login_required
+@blp.response(204)
+def remove_member(pid: str, uid: str) -> None:
+    """Remove a member; removing yourself is leaving."""
+    services.remove_member(api_user(), pid, uid)
+    db.session.commit()
+
+
+@blp.route("/partnerships/<pid>/goals", methods=["GET"])
+@login_required
+@blp.arguments(GoalQuerySchema, location="query")
+@blp.response(200, GoalList)
+def list_goals(query: dict[str, Any], pid: str) -> dict[str, Any]:
+    return {"items": goals.list_goals(api_user(), pid, query.get("status"))}
+
+
+@blp.route("/partnerships/<pid>/goals", methods=["POST"])
+@login_required
+@blp.arguments(GoalCreateSchema)
+@blp.response(201, GoalEnvelope)
+def create_goal(body: dict[str, Any], pid: str) -> dict[str, Any]:
+    goal = goals.create_goal(
+        api_user(), pid, body["title"], body.get("description"), body.get("success_criteria")
+    )
+    db.session.commit()
+    return {"goal": goal}
+
+
+@blp.route("/goals/<gid>", methods=["GET"])
+@login_required
+@blp.response(200, GoalEnvelope)
+def get_goal(gid: str) -> dict[str, Any]:
+    return {"goal": goals.get_goal(api_user(), gid)}
+
+
+@blp.route("/goals/<gid>", methods=["PATCH"])
+@login_required
+@blp.arguments(GoalUpdateSchema)
+@blp.response(200, GoalEnvelope)
+def update_goal(body: dict[str, Any], gid: str) -> dict[str, Any]:
+    goal = goals.update_goal(api_user(), gid, body)
+    db.session.commit()
+    return {"goal": goal}
+
+
+@blp.route("/goals/<gid>", methods=["DELETE"])
+@login_required
+@blp.response(204)
+def delete_goal(gid: str) -> None:
+    goals.delete_goal(api_user(), gid)
+    db.session.commit()

@@ -1,0 +1,219 @@
+"""Pages: my partnerships, one partnership (members, invitations, goals), accepting an invite."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required
+
+from videocoach import db
+from videocoach.errors import DomainError
+from videocoach.forms import ActionForm, show_errors
+from videocoach.partnerships import goals, services
+from videocoach.partnerships.forms import GoalForm, InviteForm, PartnershipForm
+from videocoach.partnerships.models import GoalStatus
+from videocoach.urls import invitation_link
+
+bp = Blueprint("partnerships", __name__)
+
+
+@bp.get("/")
+def index() -> ResponseReturnValue:
+    if not current_user.is_authenticated:
+        return redirect(url_for("accounts.login"))
+    return redirect(url_for("partnerships.list_page"))
+
+
+@bp.route("/partnerships", methods=["GET", "POST"])
+@login_required
+def list_page() -> ResponseReturnValue:
+    form = PartnershipForm()
+    if form.validate_on_submit():
+        try:
+            partnership = services.create_partnership(
+                current_user, form.name.data or "", form.role.data or ""
+            )
+        except DomainError as error:
+            db.session.rollback()
+            show_errors(form, error)
+        else:
+            db.session.commit()
+            flash("Partnership created. Invite your partner below.", "success")
+            return redirect(url_for("partnerships.detail", pid=partnership.id))
+    status = 422 if form.errors else 200
+    partnerships = services.list_partnerships(current_user)
+    return render_template("partnerships/list.html", partnerships=partnerships, form=form), status
+
+
+def _render_detail(
+    pid: str,
+    invite_form: InviteForm | None = None,
+    goal_form: GoalForm | None = None,
+    status: int = 200,
+) -> ResponseReturnValue:
+    partnership = services.get_partnership(current_user, pid)
+    return render_template(
+        "partnerships/detail.html",
+        partnership=partnership,
+        my_role=services.role_of(current_user, partnership),
+        goals=goals.list_goals(current_user, pid),
+        invitations=services.open_invitations(current_user, pid),
+        invite_form=invite_form or InviteForm(formdata=None),
+        goal_form=goal_form or GoalForm(formdata=None),
+        action_form=ActionForm(),
+        GoalStatus=GoalStatus,
+    ), status
+
+
+@bp.get("/partnerships/<pid>")
+@login_required
+def detail(pid: str) -> ResponseReturnValue:
+    return _render_detail(pid)
+
+
+@bp.post("/partnerships/<pid>/invitations")
+@login_required
+def invite(pid: str) -> ResponseReturnValue:
+    services.get_partnership(current_user, pid)  # outsiders get 404 before validation
+    form = InviteForm()
+    if form.validate_on_submit():
+        try:
+            invitation, link = services.invite(
+                current_user, pid, form.email.data or "", form.role.data or "", invitation_link
+            )
+        except DomainError as error:
+            db.session.rollback()
+            show_errors(form, error)
+        else:
+            db.session.commit()
+            flash(
+                f"Invitation for {invitation.email} created. Send them this link (it works once):",
+                "success",
+            )
+            flash(link, "invite-link")
+            return redirect(url_for("partnerships.detail", pid=pid) + "#members")
+    return _render_detail(pid, invite_form=form, status=422)
+
+
+@bp.post("/partnerships/<pid>/invitations/<iid>/cancel")
+@login_required
+def cancel_invitation(pid: str, iid: str) -> ResponseReturnValue:
+    services.cancel_invitation(current_user, pid, iid)
+    db.session.commit()
+    flash("Invitation cancelled.", "success")
+    return redirect(url_for("partnerships.detail", pid=pid) + "#members")
+
+
+@bp.post("/partnerships/<pid>/members/<uid>/remove")
+@login_required
+def remove_member(pid: str, uid: str) -> ResponseReturnValue:
+    leaving = uid == current_user.id
+    try:
+        services.remove_member(current_user, pid, uid)
+    except DomainError as error:
+        if error.status == 404:
+            raise
+        flash(error.message, "error")
+        return redirect(url_for("partnerships.detail", pid=pid))
+    db.session.commit()
+    if leaving:
+        flash("You left the partnership.", "success")
+        return redirect(url_for("partnerships.list_page"))
+    flash("Member removed.", "success")
+    return redirect(url_for("partnerships.detail", pid=pid) + "#members")
+
+
+@bp.post("/partnerships/<pid>/goals")
+@login_required
+def create_goal(pid: str) -> ResponseReturnValue:
+    services.get_partnership(current_user, pid)
+    form = GoalForm()
+    if form.validate_on_submit():
+        try:
+            goals.create_goal(
+                current_user,
+                pid,
+                form.title.data or "",
+                form.description.data,
+                form.success_criteria.data,
+            )
+        except DomainError as error:
+            db.session.rollback()
+            show_errors(form, error)
+        else:
+            db.session.commit()
+            flash("Goal added.", "success")
+            return redirect(url_for("partnerships.detail", pid=pid) + "#goals")
+    return _render_detail(pid, goal_form=form, status=422)
+
+
+@bp.route("/goals/<gid>/edit", methods=["GET", "POST"])
+@login_required
+def edit_goal(gid: str) -> ResponseReturnValue:
+    goal = goals.get_goal(current_user, gid)
+    form = GoalForm(obj=goal)
+    if form.validate_on_submit():
+        try:
+            goals.update_goal(
+                current_user,
+                gid,
+                {
+                    "title": form.title.data,
+                    "description": form.description.data,
+                    "success_criteria": form.success_criteria.data,
+                },
+            )
+        except DomainError as error:
+            db.session.rollback()
+            show_errors(form, error)
+        else:
+            db.session.commit()
+            flash("Goal saved.", "success")
+            return redirect(url_for("partnerships.detail", pid=goal.partnership_id) + "#goals")
+    status = 422 if form.errors else 200
+    return render_template(
+        "partnerships/goal_edit.html", goal=goal, form=form, action_form=ActionForm()
+    ), status
+
+
+@bp.post("/goals/<gid>/status")
+@login_required
+def set_goal_status(gid: str) -> ResponseReturnValue:
+    goal = goals.update_goal(current_user, gid, {"status": request.form.get("status", "")})
+    db.session.commit()
+    messages = {
+        GoalStatus.MET.value: "Goal marked as met. Well done.",
+        GoalStatus.ARCHIVED.value: "Goal archived.",
+        GoalStatus.ACTIVE.value: "Goal is active again.",
+    }
+    flash(messages[goal.status], "success")
+    return redirect(url_for("partnerships.detail", pid=goal.partnership_id) + "#goals")
+
+
+@bp.route("/invitations/accept", methods=["GET", "POST"])
+def accept_invitation() -> ResponseReturnValue:
+    token = request.values.get("token", "")
+    if not token:
+        abort(404)
+    invitation = services.find_open_invitation(token)
+    if request.method == "POST":
+        if not current_user.is_authenticated:
+            return redirect(url_for("accounts.login", next=request.full_path))
+        try:
+            partnership = services.accept_invitation(current_user, token)
+        except DomainError as error:
+            if error.status == 404:
+                raise
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(f"You joined {partnership.name}.", "success")
+            return redirect(url_for("partnerships.detail", pid=partnership.id))
+    return render_template(
+        "partnerships/accept.html",
+        invitation=invitation,
+        token=token,
+        action_form=ActionForm(),
+        signed_in_as=current_user.email if current_user.is_authenticated else None,
+    )

@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+from marshmallow import fields, validate
+
+from videocoach.accounts.schemas import UserSchema
+from videocoach.api import BaseSchema
+from videocoach.partnerships.models import GoalStatus, Role
+
+ROLES = [role.value for role in Role]
+GOAL_STATUSES = [status.value for status in GoalStatus]
+
+
+class MemberSchema(BaseSchema):
+    user = fields.Nested(UserSchema)
+    role = fields.String(metadata={"enum": ROLES})
+
+
+class PartnershipSchema(BaseSchema):
+    id = fields.String()
+    name = fields.String()
+    members = fields.List(fields.Nested(MemberSchema), attribute="memberships")
+    created_at = fields.DateTime()
+    archived_at = fields.DateTime(allow_none=True)
+
+
+class PartnershipEnvelope(BaseSchema):
+    partnership = fields.Nested(PartnershipSchema)
+
+
+class PartnershipList(BaseSchema):
+    items = fields.List(fields.Nested(PartnershipSchema))
+
+
+class PartnershipCreateSchema(BaseSchema):
+    name = fields.String(required=True, metadata={"example": "Ana + Ben, 2026-27"})
+    role = fields.String(
+        required=True,
+        metadata={"enum": ROLES, "description": "The creator's own role in the partnership."},
+    )
+
+
+class PartnershipUpdateSchema(BaseSchema):
+    name = fields.String(required=True)
+
+
+class InvitationCreateSchema(BaseSchema):
+    email = fields.String(required=True)
+    role = fields.String(required=True, metadata={"enum": ROLES})
+
+
+class InvitationSchema(BaseSchema):
+    id = fields.String()
+    email = fields.String()
+    role = fields.String()
+    expires_at = fields.DateTime()
+    accept_url = fields.String(
+        metadata={"description": "Single-use link; only in the response that creates it."}
+    )
+
+
+class OpenInvitationSchema(BaseSchema):
+    id = fields.String()
+    email = fields.String()
+    role = fields.String()
+    created_at = fields.DateTime()
+    expires_at = fields.DateTime()
+
+
+class InvitationList(BaseSchema):
+    items = fields.List(fields.Nested(OpenInvitationSchema))
+
+
+class AcceptSchema(BaseSchema):
+    token = fields.String(required=True)
+
+
+class GoalSchema(BaseSchema):
+    id = fields.String()
+    partnership_id = fields.String()
+    title = fields.String()
+    description = fields.String()
+    success_criteria = fields.String()
+    status = fields.String(metadata={"enum": GOAL_STATUSES})
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    met_at = fields.DateTime(allow_none=True)
+
+
+class GoalEnvelope(BaseSchema):
+    goal = fields.Nested(GoalSchema)
+
+
+class GoalList(BaseSchema):
+    items = fields.List(fields.Nested(GoalSchema))
+
+
+class GoalCreateSchema(BaseSchema):
+    title = fields.String(required=True)
+    description = fields.String(load_default="", allow_none=True)
+    success_criteria = fields.String(load_default="", allow_none=True)
+
+
+class GoalUpdateSchema(BaseSchema):
+    title = fields.String()
+    description = fields.String(allow_none=True)
+    success_criteria = fields.String(allow_none=True)
+    status = fields.String(validate=validate.OneOf(GOAL_STATUSES))
+
+
+class GoalQuerySchema(BaseSchema):
+    status = fields.String(validate=validate.OneOf(GOAL_STATUSES))

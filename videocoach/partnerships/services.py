@@ -1,0 +1,224 @@
+"""Partnerships, their members and invitations. No HTTP here."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from collections.abc import Callable, Sequence
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import selectinload
+
+from videocoach import access, db, mail
+from videocoach.accounts.models import User
+from videocoach.accounts.services import normalise_email
+from videocoach.config import current_settings
+from videocoach.db import utcnow
+from videocoach.errors import Conflict, Forbidden, Invalid, NotFound
+from videocoach.partnerships.models import Invitation, Membership, Partnership, Role
+
+log = logging.getLogger(__name__)
+
+INVALID_INVITATION = (
+    "This invitation link is not valid any more: it may have expired or already been used. "
+    "Ask your partner to send a new one."
+)
+
+
+def parse_role(raw: str | None) -> Role:
+    try:
+        return Role((raw or "").strip().lower())
+    except ValueError:
+        raise Invalid(
+            "Choose a role: coach or teacher.", fields={"role": "Choose coach or teacher."}
+        ) from None
+
+
+def clean_name(raw: str | None) -> str:
+    name = (raw or "").strip()
+    if not name:
+        raise Invalid("Give the partnership a name.", fields={"name": "Give it a name."})
+    if len(name) > 120:
+        raise Invalid("Use at most 120 characters.", fields={"name": "Use at most 120 characters."})
+    return name
+
+
+def create_partnership(user: User, name: str, role: str) -> Partnership:
+    partnership = Partnership(name=clean_name(name), created_by_id=user.id)
+    partnership.memberships.append(Membership(user_id=user.id, role=parse_role(role).value))
+    db.session.add(partnership)
+    db.session.flush()
+    return partnership
+
+
+def list_partnerships(user: User) -> Sequence[Partnership]:
+    """The caller's partnerships, members loaded, newest first."""
+    query = (
+        access.visible_partnerships(user)
+        .options(selectinload(Partnership.memberships).selectinload(Membership.user))
+        .order_by(Partnership.archived_at.is_not(None), Partnership.created_at.desc())
+    )
+    return db.session.scalars(query).all()
+
+
+def get_partnership(user: User, partnership_id: str) -> Partnership:
+    return access.get_partnership(user, partnership_id)
+
+
+def rename_partnership(user: User, partnership_id: str, name: str) -> Partnership:
+    partnership = access.get_partnership(user, partnership_id)
+    partnership.name = clean_name(name)
+    return partnership
+
+
+def role_of(user: User, partnership: Partnership) -> str | None:
+    for membership in partnership.memberships:
+        if membership.user_id == user.id:
+            return membership.role
+    return None
+
+
+def _token_digest(raw_token: str) -> str:
+    return hashlib.sha256(raw_token.encode()).hexdigest()
+
+
+def invite(
+    user: User,
+    partnership_id: str,
+    email: str,
+    role: str,
+    link_for: Callable[[str], str],
+) -> tuple[Invitation, str]:
+    """Create a single-use invitation and send (or log) its link. Returns it and the link."""
+    partnership = access.get_partnership(user, partnership_id)
+    email = normalise_email(email)
+    chosen_role = parse_role(role)
+    already = db.session.scalar(
+        select(Membership.id)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.partnership_id == partnership.id, User.email == email)
+    )
+    if already:
+        raise Conflict(
+            f"{email} is already a member of this partnership.",
+            code="already_member",
+            fields={"email": "Already a member."},
+        )
+    settings = current_settings()
+    raw_token = secrets.token_urlsafe(32)
+    invitation = Invitation(
+        partnership_id=partnership.id,
+        email=email,
+        role=chosen_role.value,
+        token_hash=_token_digest(raw_token),
+        invited_by_id=user.id,
+        expires_at=utcnow() + settings.invitation_ttl,
+    )
+    db.session.add(invitation)
+    db.session.flush()
+    link = link_for(raw_token)
+    mail.send(
+        to=email,
+        subject=f"{user.name} invited you to coach together on videocoach",
+        body=(
+            f"{user.name} invited you to join the coaching partnership "
+            f'"{partnership.name}" as {chosen_role.value}.\n\n'
+            f"Accept the invitation here (the link works once and expires on "
+            f"{invitation.expires_at:%Y-%m-%d %H:%M} UTC):\n{link}\n\n"
+            "If you did not expect this, you can ignore this email.\n"
+        ),
+    )
+    return invitation, link
+
+
+def find_open_invitation(raw_token: str) -> Invitation:
+    invitation = db.session.scalars(
+        select(Invitation).where(Invitation.token_hash == _token_digest(raw_token or ""))
+    ).first()
+    if invitation is None or not invitation.is_open:
+        raise NotFound(INVALID_INVITATION, code="invitation_invalid")
+    return invitation
+
+
+def accept_invitation(user: User, raw_token: str) -> Partnership:
+    invitation = find_open_invitation(raw_token)
+    if invitation.email != user.email:
+        raise Forbidden(
+            f"This invitation was sent to {invitation.email}, but you are signed in as "
+            f"{user.email}. Sign in with the invited address, or ask for a new invitation.",
+            code="wrong_account",
+        )
+    member = db.session.scalar(
+        select(Membership.id).where(
+            Membership.partnership_id == invitation.partnership_id,
+            Membership.user_id == user.id,
+        )
+    )
+    if member:
+        raise Conflict("You are already a member of this partnership.", code="already_member")
+    # Conditional update: of two simultaneous accepts, exactly one succeeds.
+    claimed = db.session.execute(
+        update(Invitation)
+        .where(Invitation.id == invitation.id, Invitation.accepted_at.is_(None))
+        .values(accepted_at=utcnow(), accepted_by_id=user.id)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise NotFound(INVALID_INVITATION, code="invitation_invalid")
+    db.session.add(
+        Membership(partnership_id=invitation.partnership_id, user_id=user.id, role=invitation.role)
+    )
+    db.session.flush()
+    return access.get_partnership(user, invitation.partnership_id)
+
+
+def open_invitations(user: User, partnership_id: str) -> Sequence[Invitation]:
+    partnership = access.get_partnership(user, partnership_id)
+    return db.session.scalars(
+        select(Invitation)
+        .where(
+            Invitation.partnership_id == partnership.id,
+            Invitation.accepted_at.is_(None),
+            Invitation.expires_at > utcnow(),
+        )
+        .order_by(Invitation.created_at.desc())
+    ).all()
+
+
+def cancel_invitation(user: User, partnership_id: str, invitation_id: str) -> None:
+    partnership = access.get_partnership(user, partnership_id)
+    invitation = db.session.scalars(
+        select(Invitation).where(
+            Invitation.id == invitation_id, Invitation.partnership_id == partnership.id
+        )
+    ).first()
+    if invitation is None:
+        raise NotFound("That invitation does not exist.")
+    db.session.delete(invitation)
+
+
+def remove_member(user: User, partnership_id: str, member_user_id: str) -> None:
+    """Any member may remove any member (themselves included: that is leaving)."""
+    partnership = access.get_partnership(user, partnership_id)
+    target = db.session.scalars(
+        select(Membership).where(
+            Membership.partnership_id == partnership.id, Membership.user_id == member_user_id
+        )
+    ).first()
+    if target is None:
+        raise NotFound("That person is not a member of this partnership.")
+    members = db.session.scalar(
+        select(func.count())
+        .select_from(Membership)
+        .where(Membership.partnership_id == partnership.id)
+    )
+    if members == 1:
+        raise Conflict(
+            "You are the last member; a partnership cannot be left empty.",
+            code="last_member",
+        )
+    db.session.delete(target)
+    db.session.flush()
+    log.info(
+        "membership removed partnership=%s user=%s by=%s", partnership.id, member_user_id, user.id
+    )

@@ -1,0 +1,1 @@
+"""Background jobs (the media pipeline); see the media-pipeline issue."""
