@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, RadioField, StringField, TextAreaField
+from wtforms import EmailField, RadioField, SelectChoice, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-ROLE_CHOICES = [("coach", "Coach"), ("teacher", "Teacher")]
+ROLE_CHOICES = [SelectChoice("coach", "Coach"), SelectChoice("teacher", "Teacher")]
 
 
 class PartnershipForm(FlaskForm):

@@ -143,12 +143,6 @@ def find_open_invitation(raw_token: str) -> Invitation:
 
 def accept_invitation(user: User, raw_token: str) -> Partnership:
     invitation = find_open_invitation(raw_token)
-    if invitation.email != user.email:
-        raise Forbidden(
-            f"This invitation was sent to {invitation.email}, but you are signed in as "
-            f"{user.email}. Sign in with the invited address, or ask for a new invitation.",
-            code="wrong_account",
-        )
     member = db.session.scalar(
         select(Membership.id).where(
             Membership.partnership_id == invitation.partnership_id,
@@ -157,6 +151,12 @@ def accept_invitation(user: User, raw_token: str) -> Partnership:
     )
     if member:
         raise Conflict("You are already a member of this partnership.", code="already_member")
+    if invitation.email != user.email:
+        raise Forbidden(
+            f"This invitation was sent to {invitation.email}, but you are signed in as "
+            f"{user.email}. Sign in with the invited address, or ask for a new invitation.",
+            code="wrong_account",
+        )
     # Conditional update: of two simultaneous accepts, exactly one succeeds.
     claimed = db.session.execute(
         update(Invitation)

@@ -1,0 +1,87 @@
+"""Gunicorn settings for the production image.
+
+    gunicorn -c docker/gunicorn.conf.py videocoach.wsgi:app
+
+These environment variables, read once at start-up, change the defaults:
+
+WEB_CONCURRENCY      worker processes (default: 2 x CPUs + 1, at most 8)
+GUNICORN_THREADS     threads per worker process (default 8)
+GUNICORN_TIMEOUT     seconds before a stuck worker is killed and replaced (default 120)
+GUNICORN_KEEPALIVE   seconds an idle keep-alive connection is held open (default 75)
+FORWARDED_ALLOW_IPS  addresses trusted to send X-Forwarded-Proto (default "*", see below)
+PORT                 port to listen on (default 8000)
+GUNICORN_LOGLEVEL    debug, info, warning, error (default info)
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+MAX_DEFAULT_WORKERS = 8
+
+
+def _int_env(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else default
+
+
+def _available_cpus() -> int:
+    """CPUs this container may use: its CPU set, narrowed by a cgroup v2 quota if there is one."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cpus = cpus or 1
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+    except (OSError, ValueError):
+        return cpus
+    if quota == "max":
+        return cpus
+    return max(1, min(cpus, -(-int(quota) // int(period))))  # ceiling division
+
+
+bind = [f"0.0.0.0:{_int_env('PORT', 8000)}"]
+
+# Threads, not just processes: a resumable upload from a slow school connection, and
+# later a Server-Sent Events stream, holds a thread for as long as it lasts. With
+# gthread an idle keep-alive connection waits in the poller without holding a thread.
+# Every busy thread may hold one database connection, so keep
+# WEB_CONCURRENCY x GUNICORN_THREADS well below PostgreSQL's max_connections (100 by default).
+worker_class = "gthread"
+workers = _int_env("WEB_CONCURRENCY", min(2 * _available_cpus() + 1, MAX_DEFAULT_WORKERS))
+threads = _int_env("GUNICORN_THREADS", 8)
+
+# With gthread the timeout is a heartbeat of the worker process, not a limit on one
+# request, so a long upload is not cut off by it; it replaces a process that hangs.
+timeout = _int_env("GUNICORN_TIMEOUT", 120)
+# On restart or redeploy, give in-flight requests (an upload chunk) time to finish.
+graceful_timeout = 60
+# Longer than the idle timeout of common proxies (nginx upstream keepalive 60 s, cloud
+# load balancers 60 s), so gunicorn never closes a connection the proxy is about to reuse.
+keepalive = _int_env("GUNICORN_KEEPALIVE", 75)
+
+# Recycle workers now and then so slow leaks cannot grow without bound; the jitter
+# keeps them from restarting all at once.
+max_requests = 5000
+max_requests_jitter = 500
+
+# Not preloaded: each worker builds its own app and database pool after the fork.
+preload_app = False
+# The heartbeat file lives in memory, not on a possibly slow overlay filesystem. It holds
+# nothing secret, so a shared tmpfs is fine.
+SHARED_MEMORY_DIR = "/dev/shm"  # noqa: S108
+worker_tmp_dir = SHARED_MEMORY_DIR if os.path.isdir(SHARED_MEMORY_DIR) else None
+
+# The TLS proxy sets X-Forwarded-Proto. "*" trusts whoever connects, which is only safe
+# because the web port is reachable from the proxy alone (compose publishes it on
+# 127.0.0.1); name the proxy's address here if it is not. The app itself (ProxyFix in
+# production) trusts exactly one proxy hop for X-Forwarded-For/-Proto/-Host.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
+
+# Logs go to stdout/stderr, where `docker compose logs` collects them. The access log
+# records the path without its query string: invitation tokens travel in the query.
+accesslog = "-"
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
+access_log_format = (
+    '%({x-forwarded-for}i)s %(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s"'
+)

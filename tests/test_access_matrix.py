@@ -1,0 +1,304 @@
+"""Every registered route, walked by every kind of actor, against the expected status.
+
+A route that is not in MATRIX fails the test, so no new route can slip past the
+access rules: add it here with what each actor must get. Partnership content
+answers 404 to outsiders and to site admins alike (admins manage accounts only).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from tests.conftest import PASSWORD, csrf_token
+from videocoach import db
+from videocoach.accounts import services as accounts
+from videocoach.accounts.models import User
+from videocoach.partnerships import goals, services
+from videocoach.partnerships.models import Membership
+
+ACTORS = ("anonymous", "outsider", "admin", "teacher", "coach")
+IGNORED_METHODS = {"HEAD", "OPTIONS"}
+
+
+def members(ok: int, anonymous: int = 401) -> dict[str, int]:
+    return {"anonymous": anonymous, "outsider": 404, "admin": 404, "teacher": ok, "coach": ok}
+
+
+def member_pages(ok: int) -> dict[str, int]:
+    return members(ok, anonymous=302)
+
+
+def signed_in(ok: int, anonymous: int = 401) -> dict[str, int]:
+    return {actor: (anonymous if actor == "anonymous" else ok) for actor in ACTORS}
+
+
+def everyone(status: int) -> dict[str, int]:
+    return dict.fromkeys(ACTORS, status)
+
+
+@dataclass
+class World:
+    """Fresh partnership content for one request, so destructive routes never interfere."""
+
+    users: dict[str, User]
+    pid: str = ""
+    gid: str = ""
+    iid: str = ""
+    invitation_token: str = ""
+    extra_member_id: str = ""
+    victim_id: str = ""
+    teacher_token_id: str = ""
+    extras: dict[str, str] = field(default_factory=dict)
+
+    def email(self, actor: str) -> str:
+        return self.users[actor].email if actor in self.users else self.users["teacher"].email
+
+
+def unique_email() -> str:
+    return f"new-{secrets.token_hex(4)}@school.example"
+
+
+@dataclass
+class Case:
+    expect: dict[str, int]
+    params: Callable[[World], dict[str, str]] = lambda w: {}
+    body: Callable[[World, str], dict[str, Any]] | None = None
+    query: Callable[[World, str], dict[str, str]] | None = None
+
+
+def _content(w: World) -> dict[str, str]:
+    return {"pid": w.pid, "gid": w.gid, "iid": w.iid}
+
+
+def _accept_for_actor(w: World, actor: str) -> dict[str, str]:
+    return {"token": w.extras.get(f"token_for_{actor}", w.invitation_token)}
+
+
+API = "/api/v1"
+MATRIX: dict[str, Case] = {
+    # health, static, docs
+    "GET /healthz": Case(everyone(200)),
+    "GET /readyz": Case(everyone(200)),
+    "GET /static/<path:filename>": Case(everyone(200), lambda w: {"filename": "app.css"}),
+    f"GET {API}/openapi.json": Case(everyone(200)),
+    # account pages
+    "GET /": Case(everyone(302)),
+    "GET /signup": Case(signed_in(302, anonymous=200)),
+    "POST /signup": Case(
+        everyone(302),
+        body=lambda w, a: {"name": "New Person", "email": unique_email(), "password": PASSWORD},
+    ),
+    "GET /login": Case(signed_in(302, anonymous=200)),
+    "POST /login": Case(
+        everyone(302), body=lambda w, a: {"email": w.email(a), "password": PASSWORD}
+    ),
+    "POST /logout": Case(everyone(302)),
+    "GET /account": Case(signed_in(200, anonymous=302)),
+    "POST /account": Case(signed_in(200, anonymous=302), body=lambda w, a: {"label": "script"}),
+    "POST /account/tokens/<tid>/revoke": Case(
+        {"anonymous": 302, "outsider": 404, "admin": 404, "teacher": 302, "coach": 404},
+        lambda w: {"tid": w.teacher_token_id},
+    ),
+    # partnership pages
+    "GET /partnerships": Case(signed_in(200, anonymous=302)),
+    "POST /partnerships": Case(
+        signed_in(302, anonymous=302), body=lambda w, a: {"name": "New one", "role": "coach"}
+    ),
+    "GET /partnerships/<pid>": Case(member_pages(200), _content),
+    "POST /partnerships/<pid>/invitations": Case(
+        member_pages(302), _content, body=lambda w, a: {"email": unique_email(), "role": "coach"}
+    ),
+    "POST /partnerships/<pid>/invitations/<iid>/cancel": Case(member_pages(302), _content),
+    "POST /partnerships/<pid>/members/<uid>/remove": Case(
+        member_pages(302), lambda w: {"pid": w.pid, "uid": w.extra_member_id}
+    ),
+    "POST /partnerships/<pid>/goals": Case(
+        member_pages(302), _content, body=lambda w, a: {"title": "A goal"}
+    ),
+    "GET /goals/<gid>/edit": Case(member_pages(200), _content),
+    "POST /goals/<gid>/edit": Case(
+        member_pages(302),
+        _content,
+        body=lambda w, a: {"title": "Edited", "description": "", "success_criteria": ""},
+    ),
+    "POST /goals/<gid>/status": Case(
+        member_pages(302), _content, body=lambda w, a: {"status": "met"}
+    ),
+    "GET /invitations/accept": Case(
+        everyone(200), query=lambda w, a: {"token": w.invitation_token}
+    ),
+    "POST /invitations/accept": Case(
+        # members are already in: the page explains that instead of redirecting
+        {"anonymous": 302, "outsider": 302, "admin": 302, "teacher": 200, "coach": 200},
+        query=_accept_for_actor,
+    ),
+    # admin pages: accounts only
+    "GET /admin/users": Case(
+        {"anonymous": 302, "outsider": 404, "admin": 200, "teacher": 404, "coach": 404}
+    ),
+    "POST /admin/users/<uid>/disable": Case(
+        {"anonymous": 302, "outsider": 404, "admin": 302, "teacher": 404, "coach": 404},
+        lambda w: {"uid": w.victim_id},
+    ),
+    "POST /admin/users/<uid>/enable": Case(
+        {"anonymous": 302, "outsider": 404, "admin": 302, "teacher": 404, "coach": 404},
+        lambda w: {"uid": w.victim_id},
+    ),
+    # API: accounts
+    f"POST {API}/auth/register": Case(
+        everyone(201),
+        body=lambda w, a: {"email": unique_email(), "password": PASSWORD, "name": "New"},
+    ),
+    f"POST {API}/auth/tokens": Case(
+        everyone(201), body=lambda w, a: {"email": w.email(a), "password": PASSWORD}
+    ),
+    f"DELETE {API}/auth/tokens/current": Case(signed_in(204)),
+    f"GET {API}/me": Case(signed_in(200)),
+    # API: partnerships, invitations, members
+    f"GET {API}/partnerships": Case(signed_in(200)),
+    f"POST {API}/partnerships": Case(
+        signed_in(201), body=lambda w, a: {"name": "Another", "role": "teacher"}
+    ),
+    f"GET {API}/partnerships/<pid>": Case(members(200), _content),
+    f"PATCH {API}/partnerships/<pid>": Case(
+        members(200), _content, body=lambda w, a: {"name": "Renamed"}
+    ),
+    f"POST {API}/partnerships/<pid>/invitations": Case(
+        members(201), _content, body=lambda w, a: {"email": unique_email(), "role": "teacher"}
+    ),
+    f"GET {API}/partnerships/<pid>/invitations": Case(members(200), _content),
+    f"DELETE {API}/partnerships/<pid>/invitations/<iid>": Case(members(204), _content),
+    f"POST {API}/invitations/accept": Case(
+        {"anonymous": 401, "outsider": 200, "admin": 200, "teacher": 409, "coach": 409},
+        body=_accept_for_actor,
+    ),
+    f"DELETE {API}/partnerships/<pid>/members/<uid>": Case(
+        members(204), lambda w: {"pid": w.pid, "uid": w.extra_member_id}
+    ),
+    # API: goals
+    f"GET {API}/partnerships/<pid>/goals": Case(members(200), _content),
+    f"POST {API}/partnerships/<pid>/goals": Case(
+        members(201), _content, body=lambda w, a: {"title": "Goal"}
+    ),
+    f"GET {API}/goals/<gid>": Case(members(200), _content),
+    f"PATCH {API}/goals/<gid>": Case(members(200), _content, body=lambda w, a: {"title": "New"}),
+    f"DELETE {API}/goals/<gid>": Case(members(204), _content),
+}
+
+
+def registered_routes(app) -> set[str]:
+    return {
+        f"{method} {rule.rule}"
+        for rule in app.url_map.iter_rules()
+        for method in rule.methods - IGNORED_METHODS
+    }
+
+
+def build_world(app, users: dict[str, User]) -> World:
+    with app.app_context():
+        teacher = db.session.get(User, users["teacher"].id)
+        partnership = services.create_partnership(teacher, "Matrix partnership", "teacher")
+        extra = accounts.create_user(unique_email(), PASSWORD, "Extra Member")
+        victim = accounts.create_user(unique_email(), PASSWORD, "Victim")
+        db.session.add_all(
+            [
+                Membership(partnership_id=partnership.id, user_id=users["coach"].id, role="coach"),
+                Membership(partnership_id=partnership.id, user_id=extra.id, role="teacher"),
+            ]
+        )
+        goal = goals.create_goal(teacher, partnership.id, "Matrix goal")
+        invitation, invitation_token = services.invite(
+            teacher, partnership.id, unique_email(), "coach", lambda token: token
+        )
+        _, token = accounts.issue_token(teacher, "revocable")
+        world = World(
+            users=users,
+            pid=partnership.id,
+            gid=goal.id,
+            iid=invitation.id,
+            invitation_token=invitation_token,
+            extra_member_id=extra.id,
+            victim_id=victim.id,
+            teacher_token_id=token.id,
+        )
+        # An invitation addressed to each actor, for the accept routes; the guard that
+        # refuses to invite existing members is bypassed by inviting before they join.
+        for actor, user in users.items():
+            email = user.email if actor not in ("teacher", "coach") else unique_email()
+            _, raw = services.invite(teacher, partnership.id, email, "teacher", lambda t: t)
+            world.extras[f"token_for_{actor}"] = raw
+        db.session.commit()
+    return world
+
+
+def fill(rule: str, params: dict[str, str]) -> str:
+    path = rule
+    for name, value in params.items():
+        for converter in ("", "path:"):
+            path = path.replace(f"<{converter}{name}>", value)
+    assert "<" not in path, f"unfilled parameter in {rule}"
+    return path
+
+
+def send(app, world: World, actor: str, key: str, case: Case, api_tokens, browser_for):
+    method, rule = key.split(" ", 1)
+    path = fill(rule, case.params(world))
+    query = case.query(world, actor) if case.query else None
+    body = case.body(world, actor) if case.body else None
+    if rule.startswith(API + "/"):
+        client = app.test_client()
+        headers = {"Authorization": f"Bearer {api_tokens[actor]}"} if actor in api_tokens else {}
+        return client.open(path, method=method, json=body, headers=headers, query_string=query)
+    client = browser_for(world.users.get(actor))
+    if method == "POST":
+        form = {**(body or {}), "csrf_token": csrf_token(client)}
+        return client.post(path, data=form, query_string=query)
+    return client.open(path, method=method, query_string=query)
+
+
+@pytest.fixture
+def actors(make_user) -> dict[str, User]:
+    return {
+        "outsider": make_user(name="Olly Outsider"),
+        "admin": make_user(name="Ada Admin", admin=True),
+        "teacher": make_user(name="Tess Teacher"),
+        "coach": make_user(name="Cole Coach"),
+    }
+
+
+def test_every_route_is_in_the_matrix(app):
+    routes = registered_routes(app)
+    missing = sorted(routes - MATRIX.keys())
+    stale = sorted(MATRIX.keys() - routes)
+    assert not missing, f"routes missing from the access matrix: {missing}"
+    assert not stale, f"matrix entries for routes that no longer exist: {stale}"
+
+
+def test_access_matrix(app, actors, browser_for):
+    # The outsider is a member elsewhere: being in *a* partnership grants nothing here.
+    with app.app_context():
+        outsider = db.session.get(User, actors["outsider"].id)
+        services.create_partnership(outsider, "Someone else's", "coach")
+        db.session.commit()
+    failures = []
+    for key, case in MATRIX.items():
+        for actor in ACTORS:
+            world = build_world(app, actors)
+            with app.app_context():
+                api_tokens = {
+                    name: accounts.issue_token(db.session.get(User, user.id), "matrix")[0]
+                    for name, user in actors.items()
+                }
+                db.session.commit()
+            response = send(app, world, actor, key, case, api_tokens, browser_for)
+            expected = case.expect[actor]
+            if response.status_code != expected:
+                failures.append(f"{key} as {actor}: {response.status_code}, expected {expected}")
+            elif expected == 404 and response.is_json:
+                assert response.json["error"]["code"] in {"not_found", "invitation_invalid"}
+    assert not failures, "\n".join(failures)
