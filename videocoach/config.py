@@ -31,6 +31,19 @@ def _csv(value: str | None) -> tuple[str, ...]:
     return tuple(part.strip().lower().lstrip("@") for part in value.split(",") if part.strip())
 
 
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError([f"{name} must be a number, not {raw!r}."]) from None
+    if value <= 0:
+        raise ConfigError([f"{name} must be greater than zero."])
+    return value
+
+
 def normalise_database_url(url: str) -> str:
     """Accept the common `postgres://` and `postgresql://` spellings and use psycopg 3."""
     for prefix in ("postgres://", "postgresql://"):
@@ -90,10 +103,8 @@ class Settings:
             signup_domains=_csv(env.get("VIDEOCOACH_SIGNUP_DOMAINS")),
             login_rate_limit=env.get("VIDEOCOACH_LOGIN_RATE_LIMIT") or "10 per minute;100 per hour",
             ratelimit_storage_uri=env.get("RATELIMIT_STORAGE_URI") or redis_url or "memory://",
-            invitation_ttl=timedelta(
-                hours=float(env.get("VIDEOCOACH_INVITATION_TTL_HOURS") or 24 * 7)
-            ),
-            max_upload_bytes=int(env.get("VIDEOCOACH_MAX_UPLOAD_BYTES") or 10 * 1024**3),
+            invitation_ttl=timedelta(hours=_number(env, "VIDEOCOACH_INVITATION_TTL_HOURS", 24 * 7)),
+            max_upload_bytes=int(_number(env, "VIDEOCOACH_MAX_UPLOAD_BYTES", 10 * 1024**3)),
             debug=_flag(env.get("VIDEOCOACH_DEBUG")),
             extra={k: v for k, v in env.items() if k.startswith("VIDEOCOACH_TEST_")},
         )

@@ -31,6 +31,7 @@ def signup() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(_home())
     form = SignupForm(email=request.args.get("email", ""))
+    status = 200
     if form.validate_on_submit():
         try:
             email = services.normalise_email(form.email.data or "")
@@ -41,12 +42,13 @@ def signup() -> ResponseReturnValue:
         except DomainError as error:
             db.session.rollback()
             show_errors(form, error)
+            status = error.status  # 403 when sign-up is closed: no field to put it next to
         else:
             db.session.commit()
             login_user(user)
             flash(f"Welcome, {user.name}.", "success")
             return redirect(safe_next(request.args.get("next"), _home()))
-    status = 422 if form.errors else 200
+    status = 422 if form.errors else status
     return render_template("accounts/signup.html", form=form, settings=settings), status
 
 

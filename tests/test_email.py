@@ -1,0 +1,79 @@
+"""Invitation emails through a real SMTP sink (aiosmtpd) when SMTP_URL is set."""
+
+from __future__ import annotations
+
+import email
+import socket
+
+import pytest
+from aiosmtpd.controller import Controller
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.messages: list[email.message.Message] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+        self.messages.append(email.message_from_bytes(envelope.content))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_sink():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    sink = Sink()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield sink, f"smtp://127.0.0.1:{port}"
+    controller.stop()
+
+
+def test_invitation_is_emailed_to_the_invitee_only(make_app, make_user, smtp_sink):
+    sink, url = smtp_sink
+    teacher = make_user(name="Tess Teacher")
+    app = make_app(SMTP_URL=url, VIDEOCOACH_PUBLIC_URL="https://coach.school.example")
+    client = app.test_client()
+    token = client.post(
+        "/api/v1/auth/tokens",
+        json={"email": teacher.email, "password": "correct horse battery staple"},
+    ).json["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    pid = client.post(
+        "/api/v1/partnerships", json={"name": "Tess + Cole", "role": "teacher"}, headers=headers
+    ).json["partnership"]["id"]
+    invitation = client.post(
+        f"/api/v1/partnerships/{pid}/invitations",
+        json={"email": "cole@school.example", "role": "coach"},
+        headers=headers,
+    ).json
+    assert invitation["accept_url"].startswith("https://coach.school.example/invitations/accept?")
+    assert len(sink.messages) == 1
+    message = sink.messages[0]
+    assert message["To"] == "cole@school.example"
+    assert "Tess Teacher" in message["Subject"]
+    body = message.get_payload(decode=True).decode()
+    assert invitation["accept_url"] in body
+    assert "Tess + Cole" in body
+
+
+def test_unreachable_smtp_does_not_lose_the_invitation(make_app, make_user):
+    teacher = make_user()
+    app = make_app(SMTP_URL="smtp://127.0.0.1:9")  # nothing listens on the discard port
+    client = app.test_client()
+    token = client.post(
+        "/api/v1/auth/tokens",
+        json={"email": teacher.email, "password": "correct horse battery staple"},
+    ).json["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    pid = client.post(
+        "/api/v1/partnerships", json={"name": "P", "role": "teacher"}, headers=headers
+    ).json["partnership"]["id"]
+    response = client.post(
+        f"/api/v1/partnerships/{pid}/invitations",
+        json={"email": "cole@school.example", "role": "coach"},
+        headers=headers,
+    )
+    assert response.status_code == 201
+    assert response.json["accept_url"]  # shown to the inviter, who can pass it on
