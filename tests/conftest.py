@@ -12,6 +12,7 @@ import os
 import re
 import secrets
 from collections.abc import Callable, Iterator
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -149,9 +150,7 @@ def client(app: Flask) -> FlaskClient:
 def make_user(app: Flask) -> Callable[..., User]:
     counter = iter(range(1, 10_000))
 
-    def factory(
-        name: str | None = None, email: str | None = None, admin: bool = False
-    ) -> User:
+    def factory(name: str | None = None, email: str | None = None, admin: bool = False) -> User:
         n = next(counter)
         with app.app_context():
             user = account_services.create_user(
@@ -177,9 +176,7 @@ class Api:
         return {"Authorization": f"Bearer {self.token}"} if self.token else {}
 
     def request(self, method: str, path: str, json: Any = None, **kwargs: Any):
-        return self.client.open(
-            path, method=method, json=json, headers=self._headers(), **kwargs
-        )
+        return self.client.open(path, method=method, json=json, headers=self._headers(), **kwargs)
 
     def get(self, path: str, **kwargs: Any):
         return self.request("GET", path, **kwargs)
@@ -240,3 +237,13 @@ def csrf_token(client: FlaskClient, page: str = "/login") -> str:
 def post_form(client: FlaskClient, path: str, data: dict[str, str] | None = None, **kwargs: Any):
     """Submit a page form the way a browser does, CSRF token included."""
     return client.post(path, data={**(data or {}), "csrf_token": csrf_token(client)}, **kwargs)
+
+
+def error_next_to(html: str, name: str) -> str:
+    """The error shown inside the same form-field block as the input called `name` ("" if none)."""
+    for block in html.split('<div class="field')[1:]:
+        block = block.split("</div>")[0]
+        if f'name="{name}"' in block:
+            match = re.search(r'<p class="error" id="[^"]*">([^<]*)</p>', block)
+            return unescape(match.group(1)) if match else ""
+    raise AssertionError(f"no field named {name!r} on the page")

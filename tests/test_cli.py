@@ -38,7 +38,9 @@ def test_help_lists_the_commands():
 def test_create_user_reads_the_password_from_the_environment(tmp_path):
     env = cli_env(tmp_path, VIDEOCOACH_PASSWORD=PASSWORD)
     args = [*VIDEOCOACH, "create-user", "--email", "Head@School.example", "--name", "Head"]
-    created = subprocess.run([*args, "--admin"], env=env, capture_output=True, text=True, timeout=60)
+    created = subprocess.run(
+        [*args, "--admin"], env=env, capture_output=True, text=True, timeout=60
+    )
     assert created.returncode == 0, created.stderr
     assert "Created admin account head@school.example" in created.stdout
     again = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
@@ -78,7 +80,7 @@ def test_serve_applies_migrations_and_serves_the_signup_page(tmp_path):
                 break
             except OSError:
                 if server.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(server.stdout.read() if server.stdout else "no output")
+                    raise AssertionError(server.stdout.read() if server.stdout else "") from None
                 time.sleep(0.2)
         assert "Create your account" in body
         assert (tmp_path / "data" / "videocoach.sqlite3").exists()

@@ -9,23 +9,13 @@ from html import unescape
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import PASSWORD, csrf_token, post_form
+from tests.conftest import PASSWORD, csrf_token, error_next_to, post_form
 from videocoach import db
 from videocoach.accounts.models import User
 from videocoach.extensions import limiter
 
 NEW_TOKEN_INPUT = re.compile(r'<input id="new-token"[^>]*value="([^"]+)"')
 REVOKE_ACTION = re.compile(r'action="(/account/tokens/[^"/]+/revoke)"')
-
-
-def error_next_to(html: str, name: str) -> str:
-    """The error shown inside the same form-field block as the input called `name` ("" if none)."""
-    for block in html.split('<div class="field')[1:]:
-        block = block.split("</div>")[0]
-        if f'name="{name}"' in block:
-            match = re.search(r'<p class="error" id="[^"]*">([^<]*)</p>', block)
-            return unescape(match.group(1)) if match else ""
-    raise AssertionError(f"no field named {name!r} on the page")
 
 
 def signup_form(name="Ana Lima", email="ana@school.example", password=PASSWORD):
@@ -131,9 +121,7 @@ def test_signed_in_user_visiting_signup_is_sent_home(browser_for, make_user):
 
 def test_login_signs_in_and_redirects_home(client, make_user):
     make_user(email="ben@school.example", name="Ben Okafor")
-    response = post_form(
-        client, "/login", {"email": "Ben@School.example", "password": PASSWORD}
-    )
+    response = post_form(client, "/login", {"email": "Ben@School.example", "password": PASSWORD})
     assert response.status_code == 302
     assert response.headers["Location"] == "/"
     home = client.get("/", follow_redirects=True)

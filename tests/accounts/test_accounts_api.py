@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from argon2 import PasswordHasher
 
+from tests.conftest import PASSWORD
 from videocoach import db
 from videocoach.accounts.models import ApiToken, User
 from videocoach.accounts.services import set_disabled
-from tests.conftest import PASSWORD
 
 
 def register(api, email="ana@school.example", password=PASSWORD, name="Ana Lima"):

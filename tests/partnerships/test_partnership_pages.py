@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
-from tests.conftest import PASSWORD, post_form
+from tests.conftest import PASSWORD, error_next_to, post_form
 from videocoach import db
 from videocoach.partnerships.models import Goal, GoalStatus, Membership
 
@@ -17,16 +17,6 @@ CREATE_ACCOUNT_LINK = re.compile(r'<a class="button primary" href="([^"]+)">Crea
 GOAL_EDIT_LINK = re.compile(r'href="/goals/([^"/]+)/edit"')
 CANCEL_INVITATION_ACTION = re.compile(r'action="(/partnerships/[^"/]+/invitations/[^"/]+/cancel)"')
 SCRIPT = "<script>alert(1)</script>"
-
-
-def error_next_to(html: str, name: str) -> str:
-    """The error shown inside the same form-field block as the input called `name` ("" if none)."""
-    for block in html.split('<div class="field')[1:]:
-        block = block.split("</div>")[0]
-        if f'name="{name}"' in block:
-            match = re.search(r'<p class="error" id="[^"]*">([^<]*)</p>', block)
-            return unescape(match.group(1)) if match else ""
-    raise AssertionError(f"no field named {name!r} on the page")
 
 
 def local(url: str) -> str:
@@ -49,7 +39,9 @@ def start_partnership(browser, name: str = "Ana and Ben, 2025", role: str = "tea
 
 def invite(browser, pid: str, email: str, role: str = "coach") -> str:
     """Invite through the partnership page; returns the link the inviter is shown."""
-    response = post_form(browser, f"/partnerships/{pid}/invitations", {"email": email, "role": role})
+    response = post_form(
+        browser, f"/partnerships/{pid}/invitations", {"email": email, "role": role}
+    )
     assert response.status_code == 302
     shown = page(browser, response.headers["Location"])
     return local(INVITE_LINK_INPUT.search(shown).group(1))
