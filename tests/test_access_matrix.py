@@ -7,9 +7,12 @@ answers 404 to outsiders and to site admins alike (admins manage accounts only).
 
 from __future__ import annotations
 
+import base64
+import io
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -18,11 +21,14 @@ from tests.conftest import PASSWORD, csrf_token
 from videocoach import db
 from videocoach.accounts import services as accounts
 from videocoach.accounts.models import User
+from videocoach.clips import services as clip_services
+from videocoach.clips.models import Clip, ClipAsset, Upload
+from videocoach.clips.uploads import staged_path
+from videocoach.db import utcnow
 from videocoach.partnerships import goals, services
 from videocoach.partnerships.models import Membership
 
 ACTORS = ("anonymous", "outsider", "admin", "teacher", "coach")
-IGNORED_METHODS = {"HEAD", "OPTIONS"}
 
 
 def members(ok: int, anonymous: int = 401) -> dict[str, int]:
@@ -69,10 +75,51 @@ class Case:
     params: Callable[[World], dict[str, str]] = lambda w: {}
     body: Callable[[World, str], dict[str, Any]] | None = None
     query: Callable[[World, str], dict[str, str]] | None = None
+    headers: Callable[[World, str], dict[str, str]] | None = None
+    raw: bytes | None = None  # a raw request body (tus PATCH)
+    multipart: bool = False
 
 
 def _content(w: World) -> dict[str, str]:
-    return {"pid": w.pid, "gid": w.gid, "iid": w.iid}
+    return {"pid": w.pid, "gid": w.gid, "iid": w.iid, "cid": w.extras["clip"]}
+
+
+def _failed_clip(w: World) -> dict[str, str]:
+    return {"cid": w.extras["failed_clip"]}
+
+
+def _media(w: World) -> dict[str, str]:
+    return {"cid": w.extras["clip"], "name": "poster.jpg"}
+
+
+def _upload(w: World) -> dict[str, str]:
+    return {"uid": w.extras["upload"]}
+
+
+def _tus(offset: int | None = None) -> Callable[[World, str], dict[str, str]]:
+    def headers(w: World, actor: str) -> dict[str, str]:
+        values = {"Tus-Resumable": "1.0.0"}
+        if offset is None:
+            metadata = base64.b64encode(w.pid.encode()).decode()
+            values |= {"Upload-Length": "10", "Upload-Metadata": f"partnership_id {metadata}"}
+        else:
+            values |= {
+                "Upload-Offset": str(offset),
+                "Content-Type": "application/offset+octet-stream",
+            }
+        return values
+
+    return headers
+
+
+def uploader_only(ok: int) -> dict[str, int]:
+    """Members see the clip; only its uploader (the teacher here) may change it."""
+    return {**members(ok), "coach": 403}
+
+
+def own_upload(ok: int) -> dict[str, int]:
+    """An unfinished upload belongs to its uploader alone; to everyone else it does not exist."""
+    return {**members(ok), "coach": 404}
 
 
 def _accept_for_actor(w: World, actor: str) -> dict[str, str]:
@@ -188,15 +235,41 @@ MATRIX: dict[str, Case] = {
     f"GET {API}/goals/<gid>": Case(members(200), _content),
     f"PATCH {API}/goals/<gid>": Case(members(200), _content, body=lambda w, a: {"title": "New"}),
     f"DELETE {API}/goals/<gid>": Case(members(204), _content),
+    # API: clips and media
+    f"GET {API}/partnerships/<pid>/clips": Case(members(200), _content),
+    f"POST {API}/partnerships/<pid>/clips": Case(members(202), _content, multipart=True),
+    f"GET {API}/clips/<cid>": Case(members(200), _content),
+    f"PATCH {API}/clips/<cid>": Case(
+        uploader_only(200), _content, body=lambda w, a: {"title": "Renamed"}
+    ),
+    f"DELETE {API}/clips/<cid>": Case(uploader_only(204), _content),
+    f"POST {API}/clips/<cid>/retry": Case(uploader_only(202), _failed_clip),
+    f"GET {API}/clips/<cid>/media/<path:name>": Case(members(200), _media),
+    # API: resumable uploads (tus)
+    f"POST {API}/uploads": Case(members(201), headers=_tus()),
+    f"HEAD {API}/uploads/<uid>": Case(own_upload(200), _upload, headers=_tus(0)),
+    f"PATCH {API}/uploads/<uid>": Case(own_upload(204), _upload, headers=_tus(0), raw=b"12345"),
+    f"DELETE {API}/uploads/<uid>": Case(own_upload(204), _upload, headers=_tus(0)),
+    # clip pages (a non-uploader's change is refused with a message, on the clip page)
+    "GET /partnerships/<pid>/clips": Case(member_pages(200), _content),
+    "GET /partnerships/<pid>/upload": Case(member_pages(200), _content),
+    "GET /clips/<cid>": Case(member_pages(200), _content),
+    "POST /clips/<cid>/retry": Case(member_pages(302), _failed_clip),
+    "POST /clips/<cid>/visibility": Case(
+        member_pages(302), _content, body=lambda w, a: {"visibility": "private"}
+    ),
+    "POST /clips/<cid>/delete": Case(member_pages(302), _content),
 }
 
 
 def registered_routes(app) -> set[str]:
-    return {
-        f"{method} {rule.rule}"
-        for rule in app.url_map.iter_rules()
-        for method in rule.methods - IGNORED_METHODS
-    }
+    routes = set()
+    for rule in app.url_map.iter_rules():
+        methods = set(rule.methods) - {"OPTIONS"}
+        if "GET" in methods:
+            methods.discard("HEAD")  # Flask adds HEAD to every GET route
+        routes |= {f"{method} {rule.rule}" for method in methods}
+    return routes
 
 
 def build_world(app, users: dict[str, User]) -> World:
@@ -232,8 +305,49 @@ def build_world(app, users: dict[str, User]) -> World:
             email = user.email if actor not in ("teacher", "coach") else unique_email()
             _, raw = services.invite(teacher, partnership.id, email, "teacher", lambda t: t)
             world.extras[f"token_for_{actor}"] = raw
+        add_clips(world, teacher)
         db.session.commit()
     return world
+
+
+def add_clips(world: World, teacher: User) -> None:
+    """A shared clip with a stored poster, a failed clip, and an unfinished upload."""
+    storage = clip_services.current_storage()
+    shared = Clip(
+        partnership_id=world.pid, uploaded_by_id=teacher.id, title="Shared", visibility="shared"
+    )
+    failed = Clip(
+        partnership_id=world.pid,
+        uploaded_by_id=teacher.id,
+        title="Broken",
+        visibility="shared",
+        status="failed",
+        error="This file is not a video we can read",
+    )
+    db.session.add_all([shared, failed])
+    db.session.flush()
+    key = clip_services.asset_key(shared.id, "poster.jpg")
+    stored = storage.put_bytes(key, b"\xff\xd8 not really a jpeg", "image/jpeg")
+    db.session.add(
+        ClipAsset(
+            clip_id=shared.id,
+            kind="poster",
+            name="poster.jpg",
+            key=key,
+            size=stored.size,
+            content_type="image/jpeg",
+        )
+    )
+    upload = Upload(
+        user_id=teacher.id,
+        partnership_id=world.pid,
+        length=10,
+        expires_at=utcnow() + timedelta(hours=1),
+    )
+    db.session.add(upload)
+    db.session.flush()
+    staged_path(upload.id).touch()
+    world.extras |= {"clip": shared.id, "failed_clip": failed.id, "upload": upload.id}
 
 
 def fill(rule: str, params: dict[str, str]) -> str:
@@ -253,6 +367,12 @@ def send(app, world: World, actor: str, key: str, case: Case, api_tokens, browse
     if rule.startswith(API + "/"):
         client = app.test_client()
         headers = {"Authorization": f"Bearer {api_tokens[actor]}"} if actor in api_tokens else {}
+        headers |= case.headers(world, actor) if case.headers else {}
+        if case.multipart:
+            form = {"file": (io.BytesIO(b"not a video"), "lesson.mp4"), "title": "Lesson"}
+            return client.post(path, data=form, headers=headers, content_type="multipart/form-data")
+        if case.raw is not None:
+            return client.open(path, method=method, data=case.raw, headers=headers)
         return client.open(path, method=method, json=body, headers=headers, query_string=query)
     client = browser_for(world.users.get(actor))
     if method == "POST":
@@ -299,6 +419,6 @@ def test_access_matrix(app, actors, browser_for):
             expected = case.expect[actor]
             if response.status_code != expected:
                 failures.append(f"{key} as {actor}: {response.status_code}, expected {expected}")
-            elif expected == 404 and response.is_json:
+            elif expected == 404 and response.is_json and response.data:
                 assert response.json["error"]["code"] in {"not_found", "invitation_invalid"}
     assert not failures, "\n".join(failures)

@@ -12,6 +12,8 @@ from flask import Flask, Response
 from videocoach import db
 from videocoach.config import Settings
 from videocoach.extensions import limiter
+from videocoach.storage import open_storage
+from workers.celery_app import init_celery
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -57,6 +59,10 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
 
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     db.init_app(app, settings.database_url)
+    app.extensions["videocoach.storage"] = open_storage(
+        settings.storage_url, endpoint_url=settings.s3_endpoint_url
+    )
+    init_celery(app, settings)
     register_extensions(app)
     register_blueprints(app)
     app.after_request(add_security_headers)
@@ -76,12 +82,14 @@ def register_blueprints(app: Flask) -> None:
     from videocoach.accounts.routes import bp as accounts_pages
     from videocoach.admin.routes import bp as admin_pages
     from videocoach.api import init_api
+    from videocoach.clips.routes import bp as clip_pages
     from videocoach.health import bp as health
     from videocoach.partnerships.routes import bp as partnership_pages
 
     app.register_blueprint(health)
     app.register_blueprint(accounts_pages)
     app.register_blueprint(partnership_pages)
+    app.register_blueprint(clip_pages)
     app.register_blueprint(admin_pages)
     init_api(app)
 

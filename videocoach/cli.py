@@ -34,17 +34,45 @@ def main() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--no-worker", is_flag=True, help="Do not start the embedded background worker.")
-@click.option("--threads", default=8, show_default=True, type=int, help="Web server threads.")
+@click.option("--threads", default=16, show_default=True, type=int, help="Web server threads.")
 def serve(host: str, port: int, no_worker: bool, threads: int) -> None:
-    """Apply migrations, then serve the web UI and API."""
-    from waitress import serve as waitress_serve
+    """Apply migrations, then serve the web UI and API.
 
+    On the embedded default (no CELERY_BROKER_URL) a worker process runs alongside.
+    """
     from videocoach.migrate import upgrade
+    from videocoach.server import serve_app
 
     app = _make_app()
+    settings = app.extensions["videocoach.settings"]
+    run_worker = settings.embedded_broker and not no_worker
+    if run_worker:
+        _require_media_tools(app)
     upgrade(app)
+    app.extensions["videocoach.engine"].dispose()  # no connection crosses the fork
     click.echo(f"videocoach is running on http://{host}:{port}/ (Ctrl+C to stop)")
-    waitress_serve(app, host=host, port=port, threads=threads, ident="videocoach")
+    serve_app(app, host=host, port=port, threads=threads, with_worker=run_worker)
+
+
+@main.command()
+@click.option("--concurrency", type=int, default=None, help="Jobs run at once.")
+def worker(concurrency: int | None) -> None:
+    """Run a background worker for the configured broker (the media pipeline)."""
+    from workers.celery_app import run_worker
+
+    app = _make_app()
+    _require_media_tools(app)
+    settings = app.extensions["videocoach.settings"]
+    run_worker(app, concurrency=concurrency or settings.worker_concurrency)
+
+
+def _require_media_tools(app: Flask) -> None:
+    from videocoach.media.tools import missing_media_tools
+
+    problems = missing_media_tools(app.extensions["videocoach.settings"])
+    if problems:
+        click.echo("\n".join(problems), err=True)
+        sys.exit(2)
 
 
 @main.group()

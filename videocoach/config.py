@@ -70,6 +70,14 @@ class Settings:
     ratelimit_storage_uri: str
     invitation_ttl: timedelta
     max_upload_bytes: int
+    s3_endpoint_url: str | None = None
+    ffmpeg_binary: str = "ffmpeg"
+    ffprobe_binary: str = "ffprobe"
+    rendition_max_height: int = 720
+    max_clip_duration_s: float = 4 * 3600
+    tasks_eager: bool = False
+    worker_concurrency: int = 2
+    upload_expiry: timedelta = timedelta(hours=24)
     debug: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -105,12 +113,25 @@ class Settings:
             ratelimit_storage_uri=env.get("RATELIMIT_STORAGE_URI") or redis_url or "memory://",
             invitation_ttl=timedelta(hours=_number(env, "VIDEOCOACH_INVITATION_TTL_HOURS", 24 * 7)),
             max_upload_bytes=int(_number(env, "VIDEOCOACH_MAX_UPLOAD_BYTES", 10 * 1024**3)),
+            s3_endpoint_url=env.get("S3_ENDPOINT_URL") or None,
+            ffmpeg_binary=env.get("FFMPEG_BINARY") or "ffmpeg",
+            ffprobe_binary=env.get("FFPROBE_BINARY") or "ffprobe",
+            rendition_max_height=int(_number(env, "VIDEOCOACH_RENDITION_MAX_HEIGHT", 720)),
+            max_clip_duration_s=_number(env, "VIDEOCOACH_MAX_CLIP_HOURS", 4) * 3600,
+            tasks_eager=_flag(env.get("VIDEOCOACH_TASKS_EAGER")),
+            worker_concurrency=int(_number(env, "VIDEOCOACH_WORKER_CONCURRENCY", 2)),
+            upload_expiry=timedelta(hours=_number(env, "VIDEOCOACH_UPLOAD_EXPIRY_HOURS", 24)),
             debug=_flag(env.get("VIDEOCOACH_DEBUG")),
             extra={k: v for k, v in env.items() if k.startswith("VIDEOCOACH_TEST_")},
         )
         if production:
             settings.check_production_safety()
         return settings
+
+    @property
+    def embedded_broker(self) -> bool:
+        """No broker configured: jobs travel through files in the data directory."""
+        return not self.celery_broker_url
 
     @property
     def uses_sqlite(self) -> bool:
@@ -134,6 +155,11 @@ class Settings:
             problems.append(
                 "REDIS_URL (or RATELIMIT_STORAGE_URI) must be set so login rate limits are "
                 "shared by every web process."
+            )
+        if self.embedded_broker:
+            problems.append(
+                "CELERY_BROKER_URL must be set (e.g. redis://redis:6379/1) so any number of "
+                "`videocoach worker` processes can take jobs."
             )
         if self.debug:
             problems.append("VIDEOCOACH_DEBUG must be off in production.")

@@ -1,7 +1,7 @@
 """Imports every model so the metadata is complete (Alembic, tests, table cleanup)."""
 
 from videocoach.accounts.models import ApiToken, User
-from videocoach.clips.models import Clip, ClipAsset
+from videocoach.clips.models import Clip, ClipAsset, Upload
 from videocoach.comments.models import Comment, comment_goals
 from videocoach.db import Base
 from videocoach.partnerships.models import Goal, Invitation, Membership, Partnership
@@ -16,6 +16,7 @@ __all__ = [
     "Invitation",
     "Membership",
     "Partnership",
+    "Upload",
     "User",
     "comment_goals",
 ]

@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Date, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from videocoach.db import ID_LENGTH, Base, CreatedMixin, IdMixin, UTCDateTime, utcnow
@@ -53,25 +62,68 @@ class Clip(IdMixin, CreatedMixin, Base):
     step: Mapped[str | None] = mapped_column(String(32), default=None)
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     error: Mapped[str | None] = mapped_column(Text, default=None)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    # created_at is when the upload completed; these mark the milestones after it.
+    playable_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # A running job's claim: a fresh heartbeat from another job means "leave it alone".
+    job_token: Mapped[str | None] = mapped_column(String(32), default=None)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
     assets: Mapped[list[ClipAsset]] = relationship(
         back_populates="clip", cascade="all, delete-orphan"
     )
 
 
+class AssetKind(StrEnum):
+    ORIGINAL = "original"
+    PLAYABLE = "playable"  # the fast-path remux: playable within seconds
+    WEB = "web"  # the web rendition
+    POSTER = "poster"
+    STORYBOARD_VTT = "storyboard_vtt"
+    STORYBOARD_SHEET = "storyboard_sheet"
+    WAVEFORM = "waveform"
+
+
 class ClipAsset(IdMixin, CreatedMixin, Base):
     """One stored object owned by a clip (original, renditions, images, waveform)."""
 
     __tablename__ = "clip_assets"
+    __table_args__ = (UniqueConstraint("clip_id", "name"),)
 
     clip_id: Mapped[str] = mapped_column(
         String(ID_LENGTH), ForeignKey("clips.id", ondelete="CASCADE"), index=True
     )
     kind: Mapped[str] = mapped_column(String(32))
+    # The name in the clip's media URL (e.g. "poster.jpg", "storyboard/001.jpg").
+    name: Mapped[str] = mapped_column(String(100))
     key: Mapped[str] = mapped_column(String(512), unique=True)
     size: Mapped[int | None] = mapped_column(BigInteger, default=None)
     sha256: Mapped[str | None] = mapped_column(String(64), default=None)
     content_type: Mapped[str] = mapped_column(String(100), default="application/octet-stream")
 
     clip: Mapped[Clip] = relationship(back_populates="assets")
+
+
+class Upload(IdMixin, CreatedMixin, Base):
+    """A resumable (tus) upload in progress; becomes a Clip when the last byte arrives."""
+
+    __tablename__ = "uploads"
+
+    user_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    partnership_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("partnerships.id", ondelete="CASCADE")
+    )
+    length: Mapped[int] = mapped_column(BigInteger)
+    offset: Mapped[int] = mapped_column(BigInteger, default=0)
+    filename: Mapped[str] = mapped_column(String(255), default="")
+    title: Mapped[str] = mapped_column(String(200), default="")
+    visibility: Mapped[str] = mapped_column(String(16), default=Visibility.PRIVATE.value)
+    recorded_on: Mapped[date | None] = mapped_column(Date, default=None)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    clip_id: Mapped[str | None] = mapped_column(
+        String(ID_LENGTH), ForeignKey("clips.id", ondelete="SET NULL"), default=None
+    )

@@ -1,0 +1,171 @@
+"""API v1: clip upload (multipart), clip CRUD, retry, and protected media delivery."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import IO, Any
+
+from flask import Response, redirect, request, send_file
+from flask_login import login_required
+from flask_smorest import Blueprint
+from werkzeug.datastructures import FileStorage
+from werkzeug.formparser import parse_form_data
+
+from videocoach import db
+from videocoach.accounts.auth import api_user
+from videocoach.api import API_PREFIX
+from videocoach.clips import services
+from videocoach.clips.models import AssetKind
+from videocoach.clips.schemas import ClipEnvelope, ClipList, ClipUpdateSchema, ClipUploadForm
+from videocoach.config import current_settings
+from videocoach.errors import DomainError, Invalid, NotFound
+
+blp = Blueprint("clips_api", __name__, url_prefix=API_PREFIX, description="Clips and media")
+
+MULTIPART_OVERHEAD = 1024 * 1024  # room for the form's other fields and boundaries
+PRESIGNED_TTL_S = 300
+SERVED_THROUGH_APP = {AssetKind.STORYBOARD_VTT.value, AssetKind.WAVEFORM.value}
+
+
+class UnsupportedMediaType(DomainError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+def incoming_dir() -> Path:
+    folder = current_settings().data_dir / "incoming"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _stream_to_incoming(
+    total_content_length: int | None,
+    content_type: str | None,
+    filename: str | None,
+    content_length: int | None = None,
+) -> IO[bytes]:
+    # Werkzeug writes the file part here chunk by chunk: memory stays bounded.
+    return tempfile.NamedTemporaryFile(dir=incoming_dir(), prefix="upload-", delete=False)
+
+
+@blp.route("/partnerships/<pid>/clips", methods=["POST"])
+@login_required
+@blp.doc(requestBody={"content": {"multipart/form-data": {"schema": ClipUploadForm}}})
+@blp.response(202, ClipEnvelope)
+def upload_clip(pid: str) -> dict[str, Any]:
+    """Upload a clip in one request (scripts). Browsers use the resumable tus endpoint."""
+    user = api_user()
+    services.require_uploader(user, pid)  # before a byte of the body is read
+    if request.mimetype != "multipart/form-data":
+        raise UnsupportedMediaType("Send the clip as multipart/form-data with a `file` field.")
+    _, form, files = parse_form_data(
+        request.environ,
+        stream_factory=_stream_to_incoming,
+        max_content_length=current_settings().max_upload_bytes + MULTIPART_OVERHEAD,
+        silent=False,
+    )
+    upload: FileStorage | None = files.get("file")
+    staged = Path(upload.stream.name) if upload and hasattr(upload.stream, "name") else None
+    try:
+        for other in files.values():
+            other.stream.close()
+        if upload is None or staged is None:
+            raise Invalid("Attach the video as the `file` field.", fields={"file": "Required."})
+        clip = services.create_clip(
+            user,
+            pid,
+            staged,
+            filename=upload.filename or "",
+            title=form.get("title"),
+            visibility=form.get("visibility"),
+            recorded_on=form.get("recorded_on"),
+        )
+    finally:
+        for other in files.values():
+            Path(other.stream.name).unlink(missing_ok=True)
+    return {"clip": clip}
+
+
+@blp.route("/partnerships/<pid>/clips", methods=["GET"])
+@login_required
+@blp.response(200, ClipList)
+def list_clips(pid: str) -> dict[str, Any]:
+    """The clips the caller may see: shared ones, and their own private ones."""
+    return {"items": services.list_clips(api_user(), pid)}
+
+
+@blp.route("/clips/<cid>", methods=["GET"])
+@login_required
+@blp.response(200, ClipEnvelope)
+def get_clip(cid: str) -> dict[str, Any]:
+    return {"clip": services.get_clip(api_user(), cid)}
+
+
+@blp.route("/clips/<cid>", methods=["PATCH"])
+@login_required
+@blp.arguments(ClipUpdateSchema)
+@blp.response(200, ClipEnvelope)
+def update_clip(body: dict[str, Any], cid: str) -> dict[str, Any]:
+    """Rename, share or unshare (uploader only)."""
+    clip = services.update_clip(api_user(), cid, body)
+    db.session.commit()
+    return {"clip": clip}
+
+
+@blp.route("/clips/<cid>", methods=["DELETE"])
+@login_required
+@blp.response(204)
+def delete_clip(cid: str) -> None:
+    """Delete the clip and every file it owns (uploader only)."""
+    services.delete_clip(api_user(), cid)
+    db.session.commit()
+
+
+@blp.route("/clips/<cid>/retry", methods=["POST"])
+@login_required
+@blp.response(202, ClipEnvelope)
+def retry_clip(cid: str) -> dict[str, Any]:
+    """Process a failed clip again (uploader only)."""
+    return {"clip": services.retry_clip(api_user(), cid)}
+
+
+@blp.route("/clips/<cid>/media/<path:name>", methods=["GET"])
+@login_required
+def media(cid: str, name: str) -> Response:
+    """A clip's file, after the access check on every request (Range supported)."""
+    asset = services.find_media(api_user(), cid, name)
+    storage = services.current_storage()
+    try:
+        local = storage.local_path(asset.key)
+    except FileNotFoundError:
+        raise NotFound("That file is missing from storage.") from None
+    if asset.kind in SERVED_THROUGH_APP:
+        # Small files read by scripts and <track>: same origin, so no CORS on the bucket,
+        # and the VTT's relative sprite links resolve to our access-checked URLs.
+        with storage.open(asset.key) as handle:
+            response = Response(handle.read(), mimetype=asset.content_type)
+    elif local is None:
+        download = "original" if asset.kind == AssetKind.ORIGINAL.value else None
+        url = storage.presigned_url(
+            asset.key,
+            expires_s=PRESIGNED_TTL_S,
+            content_type=asset.content_type,
+            download_name=download,
+        )
+        response = redirect(url, 302)  # type: ignore[assignment]
+        response.headers["Cache-Control"] = "private, no-store"
+        return response
+    else:
+        response = send_file(
+            local,
+            mimetype=asset.content_type,
+            conditional=True,
+            etag=True,
+            download_name=asset.name.rsplit("/", 1)[-1],
+            as_attachment=asset.kind == AssetKind.ORIGINAL.value,
+        )
+    # Private: never kept by shared caches. no-cache: revalidate, since video.mp4 moves
+    # from the quick remux to the web rendition and the poster may be replaced.
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response

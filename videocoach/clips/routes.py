@@ -1,0 +1,108 @@
+"""Pages: upload, clip list, clip status and playback."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required
+
+from videocoach import db
+from videocoach.clips import services
+from videocoach.clips.schemas import media_urls
+from videocoach.config import current_settings
+from videocoach.errors import DomainError
+from videocoach.forms import ActionForm
+from videocoach.partnerships import services as partnerships
+
+bp = Blueprint("clips", __name__)
+
+
+@bp.get("/partnerships/<pid>/clips")
+@login_required
+def list_page(pid: str) -> ResponseReturnValue:
+    partnership = partnerships.get_partnership(current_user, pid)
+    clips = services.list_clips(current_user, pid)
+    return render_template(
+        "clips/list.html",
+        partnership=partnership,
+        clips=clips,
+        media={clip.id: media_urls(clip) for clip in clips},
+        action_form=ActionForm(),
+    )
+
+
+@bp.get("/partnerships/<pid>/upload")
+@login_required
+def upload_page(pid: str) -> ResponseReturnValue:
+    partnership = partnerships.get_partnership(current_user, pid)
+    settings = current_settings()
+    return render_template(
+        "clips/upload.html", partnership=partnership, max_bytes=settings.max_upload_bytes
+    )
+
+
+@bp.get("/clips/<cid>")
+@login_required
+def clip_page(cid: str) -> ResponseReturnValue:
+    clip = services.get_clip(current_user, cid)
+    return render_template(
+        "clips/clip.html",
+        clip=clip,
+        partnership=clip_partnership(clip.partnership_id),
+        media=media_urls(clip),
+        action_form=ActionForm(),
+    )
+
+
+def clip_partnership(pid: str):  # type: ignore[no-untyped-def]
+    return partnerships.get_partnership(current_user, pid)
+
+
+@bp.post("/clips/<cid>/retry")
+@login_required
+def retry(cid: str) -> ResponseReturnValue:
+    try:
+        services.retry_clip(current_user, cid)
+    except DomainError as error:
+        if error.status == 404:
+            raise
+        flash(error.message, "error")
+    else:
+        flash("Trying again. This page updates by itself.", "success")
+    return redirect(url_for("clips.clip_page", cid=cid))
+
+
+@bp.post("/clips/<cid>/visibility")
+@login_required
+def set_visibility(cid: str) -> ResponseReturnValue:
+    visibility = request.form.get("visibility", "")
+    try:
+        clip = services.update_clip(current_user, cid, {"visibility": visibility})
+    except DomainError as error:
+        if error.status == 404:
+            raise
+        flash(error.message, "error")
+        return redirect(url_for("clips.clip_page", cid=cid))
+    db.session.commit()
+    if clip.visibility == "shared":
+        flash("Shared with your partnership.", "success")
+    else:
+        flash("Only you can see this clip now.", "success")
+    return redirect(url_for("clips.clip_page", cid=cid))
+
+
+@bp.post("/clips/<cid>/delete")
+@login_required
+def delete(cid: str) -> ResponseReturnValue:
+    clip = services.get_clip(current_user, cid)
+    pid = clip.partnership_id
+    try:
+        services.delete_clip(current_user, cid)
+    except DomainError as error:
+        if error.status == 404:
+            raise
+        flash(error.message, "error")
+        return redirect(url_for("clips.clip_page", cid=cid))
+    db.session.commit()
+    flash("Clip deleted, with every file made from it.", "success")
+    return redirect(url_for("clips.list_page", pid=pid))

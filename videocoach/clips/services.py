@@ -1,0 +1,225 @@
+"""Clips: creation from an uploaded file, listing, editing, deletion, media lookup, retry.
+
+No HTTP here. The processing itself lives in workers/pipeline.py.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+
+from videocoach import access, db
+from videocoach.accounts.models import User
+from videocoach.clips.models import AssetKind, Clip, ClipAsset, ClipStatus, Visibility
+from videocoach.errors import Forbidden, Invalid, NotFound
+from videocoach.storage import Storage
+
+log = logging.getLogger(__name__)
+
+TITLE_MAX = 200
+# The public names under /api/v1/clips/<id>/media/ and the asset each one serves.
+VIDEO_NAME = "video.mp4"
+POSTER_NAME = "poster.jpg"
+STORYBOARD_NAME = "storyboard.vtt"
+WAVEFORM_NAME = "waveform.json"
+ORIGINAL_NAME = "original"
+
+
+def current_storage() -> Storage:
+    return current_app.extensions["videocoach.storage"]
+
+
+def clip_prefix(clip_id: str) -> str:
+    return f"clips/{clip_id}/"
+
+
+def asset_key(clip_id: str, name: str) -> str:
+    return clip_prefix(clip_id) + name
+
+
+def parse_visibility(raw: str | None) -> str:
+    try:
+        return Visibility((raw or Visibility.PRIVATE.value).strip().lower()).value
+    except ValueError:
+        raise Invalid(
+            "Visibility must be private or shared.",
+            fields={"visibility": "Choose private (only you) or shared (your partnership)."},
+        ) from None
+
+
+def parse_recorded_on(raw: str | date | None) -> date | None:
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, date):
+        return raw
+    try:
+        return date.fromisoformat(str(raw).strip())
+    except ValueError:
+        raise Invalid(
+            "The recording date must look like 2026-09-30.",
+            fields={"recorded_on": "Use the form YYYY-MM-DD."},
+        ) from None
+
+
+def clean_title(raw: str | None, filename: str = "") -> str:
+    title = (raw or "").strip() or Path(filename).stem.strip() or "Untitled lesson"
+    if len(title) > TITLE_MAX:
+        raise Invalid(
+            f"Use at most {TITLE_MAX} characters.", fields={"title": "The title is too long."}
+        )
+    return title
+
+
+def require_uploader(user: User, partnership_id: str) -> None:
+    """Members may upload; everyone else learns nothing (404) before a byte is stored."""
+    access.get_membership(user, partnership_id)
+
+
+def create_clip(
+    user: User,
+    partnership_id: str,
+    staged_file: Path,
+    *,
+    filename: str,
+    title: str | None,
+    visibility: str | None,
+    recorded_on: str | date | None = None,
+) -> Clip:
+    """Turn a fully received upload into a clip: store the original, then queue processing."""
+    require_uploader(user, partnership_id)
+    clip = Clip(
+        partnership_id=partnership_id,
+        uploaded_by_id=user.id,
+        title=clean_title(title, filename),
+        visibility=parse_visibility(visibility),
+        recorded_on=parse_recorded_on(recorded_on),
+        original_filename=Path(filename or "").name[:255],
+        status=ClipStatus.QUEUED.value,
+    )
+    db.session.add(clip)
+    db.session.flush()
+    key = asset_key(clip.id, ORIGINAL_NAME)
+    stored = current_storage().put_file(key, staged_file, "application/octet-stream", move=True)
+    clip.original_size = stored.size
+    db.session.add(
+        ClipAsset(
+            clip_id=clip.id,
+            kind=AssetKind.ORIGINAL.value,
+            name=ORIGINAL_NAME,
+            key=key,
+            size=stored.size,
+            sha256=stored.sha256,
+        )
+    )
+    db.session.commit()
+    enqueue_processing(clip.id)
+    return clip
+
+
+def enqueue_processing(clip_id: str) -> None:
+    """Queue the pipeline for a clip (after commit, so the worker can see it)."""
+    from workers.celery_app import PROCESS_CLIP
+
+    current_app.extensions["celery"].tasks[PROCESS_CLIP].apply_async(args=[clip_id])
+
+
+def list_clips(user: User, partnership_id: str) -> Sequence[Clip]:
+    partnership = access.get_partnership(user, partnership_id)
+    return db.session.scalars(
+        access.visible_clips(user)
+        .where(Clip.partnership_id == partnership.id)
+        .order_by(Clip.created_at.desc())
+    ).all()
+
+
+def get_clip(user: User, clip_id: str) -> Clip:
+    return access.get_clip(user, clip_id)
+
+
+def _own_clip(user: User, clip_id: str, doing: str) -> Clip:
+    clip = access.get_clip(user, clip_id)
+    if clip.uploaded_by_id != user.id:
+        raise Forbidden(f"Only the person who uploaded this clip can {doing} it.")
+    return clip
+
+
+def update_clip(user: User, clip_id: str, changes: dict[str, Any]) -> Clip:
+    clip = _own_clip(user, clip_id, "change")
+    if "title" in changes:
+        clip.title = clean_title(changes["title"]) if changes["title"] else clip.title
+    if "visibility" in changes:
+        clip.visibility = parse_visibility(changes["visibility"])
+    if "recorded_on" in changes:
+        clip.recorded_on = parse_recorded_on(changes["recorded_on"])
+    db.session.flush()
+    return clip
+
+
+def delete_clip(user: User, clip_id: str) -> None:
+    """Delete the clip and every object it owns in storage."""
+    clip = _own_clip(user, clip_id, "delete")
+    removed = current_storage().delete_prefix(clip_prefix(clip.id))
+    db.session.delete(clip)
+    db.session.flush()
+    log.info("clip %s deleted by %s (%d stored objects removed)", clip_id, user.id, removed)
+
+
+def retry_clip(user: User, clip_id: str) -> Clip:
+    """Run the pipeline again for a failed clip (steps already done are skipped)."""
+    clip = _own_clip(user, clip_id, "retry")
+    if clip.status != ClipStatus.FAILED.value:
+        raise Invalid("Only a clip whose processing failed can be tried again.", code="not_failed")
+    clip.status = ClipStatus.QUEUED.value
+    clip.error = None
+    clip.progress = 0.0
+    clip.job_token = None
+    db.session.commit()
+    enqueue_processing(clip.id)
+    return clip
+
+
+def assets_by_name(clip: Clip) -> dict[str, ClipAsset]:
+    return {asset.name: asset for asset in clip.assets}
+
+
+def video_asset(assets: dict[str, ClipAsset]) -> ClipAsset | None:
+    """The best playable file so far: the web rendition, else the fast-path remux."""
+    for asset in assets.values():
+        if asset.kind == AssetKind.WEB.value:
+            return asset
+    for asset in assets.values():
+        if asset.kind == AssetKind.PLAYABLE.value:
+            return asset
+    return None
+
+
+def find_media(user: User, clip_id: str, name: str) -> ClipAsset:
+    """The stored object behind a media URL, after the access check."""
+    clip = access.get_clip(user, clip_id)
+    assets = assets_by_name(clip)
+    asset = video_asset(assets) if name == VIDEO_NAME else assets.get(name)
+    if asset is None or (asset.kind == AssetKind.WEB.value and name != VIDEO_NAME):
+        raise NotFound("That file does not exist (yet).")
+    return asset
+
+
+def media_names(clip: Clip) -> dict[str, str | None]:
+    """Which public media names exist now (None until the file exists)."""
+    assets = assets_by_name(clip)
+    kinds = {asset.kind for asset in assets.values()}
+    return {
+        "video": VIDEO_NAME if video_asset(assets) else None,
+        "poster": POSTER_NAME if AssetKind.POSTER.value in kinds else None,
+        "storyboard": STORYBOARD_NAME if AssetKind.STORYBOARD_VTT.value in kinds else None,
+        "waveform": WAVEFORM_NAME if AssetKind.WAVEFORM.value in kinds else None,
+    }
+
+
+def assets_of(clip_id: str) -> Sequence[ClipAsset]:
+    return db.session.scalars(select(ClipAsset).where(ClipAsset.clip_id == clip_id)).all()

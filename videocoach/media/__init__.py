@@ -1,0 +1,1 @@
+"""Media pipeline building blocks: probe, ffmpeg commands, frames. Pure functions, no Flask."""

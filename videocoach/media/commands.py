@@ -1,0 +1,343 @@
+"""ffmpeg argument lists, built from probe facts. Pure: nothing here runs a process.
+
+Paths go in with a "file:" prefix so no name is ever read as an option or a protocol,
+and every list is meant for subprocess without a shell.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from videocoach.media.probe import ProbeFacts
+
+WEB_RENDITION = "web.mp4"
+STORYBOARD_PATTERN = "storyboard-%03d.jpg"
+POSTER_CANDIDATE_PATTERN = "poster-cand-%02d.jpg"
+WAVEFORM_PCM = "waveform.pcm"
+WAVEFORM_SAMPLE_RATE = 4000
+
+STORYBOARD_INTERVALS_S = (1, 2, 5, 10, 15, 20, 30, 60)
+THUMB_WIDTH = 160
+SHEET_COLUMNS = 10
+SHEET_ROWS = 10
+MAX_WEB_FPS = 30
+KEYFRAME_INTERVAL_S = 2
+
+# Every run: never wait on a terminal, overwrite our own temp outputs, progress on stdout.
+COMMON_FLAGS = ["-nostdin", "-y", "-hide_banner", "-loglevel", "warning", "-nostats"]
+PROGRESS_FLAGS = ["-progress", "pipe:1"]
+
+# HLG/PQ footage (iPhone default HEVC) looks washed out when squeezed into 8-bit BT.709
+# without a tone map; zscale comes with this build of ffmpeg (libzimg).
+HDR_TO_SDR = (
+    "zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,"
+    "tonemap=tonemap=hable:desat=0,zscale=t=bt709:m=bt709:r=tv,format=yuv420p"
+)
+
+
+@dataclass(frozen=True)
+class StoryboardLayout:
+    interval_s: int
+    thumb_w: int
+    thumb_h: int
+    columns: int
+    rows: int
+    count: int  # thumbnails, one per interval; the last interval may be partial
+    sheets: int
+
+    @property
+    def per_sheet(self) -> int:
+        return self.columns * self.rows
+
+    @property
+    def sheet_w(self) -> int:
+        return self.columns * self.thumb_w
+
+    @property
+    def sheet_h(self) -> int:
+        return self.rows * self.thumb_h
+
+
+def _even(value: float) -> int:
+    # Rounded down: x264 needs even 4:2:0 sizes, and down never upscales by a pixel.
+    return max(2, math.floor(value / 2 + 1e-9) * 2)
+
+
+def _file(path: Path | str) -> str:
+    return f"file:{path}"
+
+
+def rendition_size(facts: ProbeFacts, max_height: int = 720) -> tuple[int, int]:
+    """Display size of the web rendition: short side at most max_height, never upscaled."""
+    width = facts.display_width * (facts.sample_aspect_ratio if facts.rotation in (0, 180) else 1)
+    height = facts.display_height * (1 if facts.rotation in (0, 180) else facts.sample_aspect_ratio)
+    if width <= 0 or height <= 0:
+        raise ValueError("no picture size in the probe facts")
+    scale = min(1.0, max_height / min(width, height))
+    return _even(width * scale), _even(height * scale)
+
+
+def storyboard_layout(
+    duration_s: float,
+    display_w: int,
+    display_h: int,
+    *,
+    max_thumbnails: int = 300,
+    min_interval_s: int = 2,
+) -> StoryboardLayout:
+    candidates = [i for i in STORYBOARD_INTERVALS_S if i >= min_interval_s]
+    interval = next(
+        (i for i in candidates if math.ceil(duration_s / i) <= max_thumbnails), candidates[-1]
+    )
+    count = max(1, math.ceil(duration_s / interval))
+    per_sheet = SHEET_COLUMNS * SHEET_ROWS
+    return StoryboardLayout(
+        interval_s=interval,
+        thumb_w=THUMB_WIDTH,
+        thumb_h=_even(THUMB_WIDTH * display_h / display_w),
+        columns=SHEET_COLUMNS,
+        rows=SHEET_ROWS,
+        count=count,
+        sheets=math.ceil(count / per_sheet),
+    )
+
+
+def web_fps(facts: ProbeFacts) -> int:
+    """Constant output rate: the source's, rounded, at most 30 (coaching needs no 60p).
+
+    A variable-rate source (phones drop frames in dim rooms) gets the cap: its average
+    undercounts the rate of its smooth stretches, and duplicated frames cost x264 little.
+    """
+    if not facts.fps or facts.is_vfr:
+        return MAX_WEB_FPS
+    return max(1, min(MAX_WEB_FPS, round(facts.fps)))
+
+
+def _video_in(facts: ProbeFacts) -> str:
+    return f"0:{facts.video_index}" if facts.video_index is not None else "0:v:0"
+
+
+def _audio_in(facts: ProbeFacts) -> str:
+    return f"0:{facts.audio_index}" if facts.audio_index is not None else "0:a:0"
+
+
+def remux_args(src: Path, dst: Path, facts: ProbeFacts, *, ffmpeg: str = "ffmpeg") -> list[str]:
+    """Fast path: copy H.264/AAC into an MP4 with the index up front (playable while loading).
+
+    The display matrix travels with the copied stream, and browsers honour it.
+    """
+    args = [ffmpeg, *COMMON_FLAGS, *PROGRESS_FLAGS, "-i", _file(src), "-map", _video_in(facts)]
+    if facts.has_audio:
+        args += ["-map", _audio_in(facts)]
+    return [
+        *args,
+        "-c",
+        "copy",
+        # Phones put GPS and device names in global metadata; a coaching clip needs none.
+        "-map_metadata",
+        "-1",
+        "-map_chapters",
+        "-1",
+        "-movflags",
+        "+faststart",
+        "-f",
+        "mp4",
+        _file(dst),
+    ]
+
+
+def _fps_expr(count: int, duration_s: float) -> str:
+    # An exact rational keeps ffmpeg from rounding a float rate.
+    return f"{count}/{duration_s:.3f}"
+
+
+def transcode_filter_graph(
+    facts: ProbeFacts,
+    layout: StoryboardLayout,
+    *,
+    max_height: int = 720,
+    poster_candidates: int = 8,
+) -> str:
+    """One decode, three branches: web rendition, storyboard sheets, poster candidates.
+
+    Decoded frames arrive already turned upright (ffmpeg autorotates by default), so every
+    branch scales to display size and the encoder writes no rotation.
+    `fps=1/N` keeps the frame just before the middle of each N-second interval;
+    `eof_action=pass` makes it emit the last, partial interval instead of dropping it.
+    """
+    width, height = rendition_size(facts, max_height)
+    duration = facts.duration_s or 0.0
+    head = f"[{_video_in(facts)}]"
+    if facts.is_hdr:
+        head += f"{HDR_TO_SDR},"
+    return ";".join(
+        [
+            f"{head}split=3[web_in][storyboard_in][poster_in]",
+            f"[web_in]fps={web_fps(facts)},scale={width}:{height},setsar=1,format=yuv420p[web]",
+            f"[storyboard_in]fps=1/{layout.interval_s}:eof_action=pass,"
+            f"scale={layout.thumb_w}:{layout.thumb_h},setsar=1,"
+            f"tile={layout.columns}x{layout.rows}[storyboard]",
+            f"[poster_in]fps={_fps_expr(poster_candidates, duration)}:eof_action=pass,"
+            f"scale={width}:{height},setsar=1[posters]",
+        ]
+    )
+
+
+def transcode_args(
+    src: Path,
+    out_dir: Path,
+    facts: ProbeFacts,
+    layout: StoryboardLayout,
+    *,
+    max_height: int = 720,
+    crf: int = 23,
+    preset: str = "veryfast",
+    poster_candidates: int = 8,
+    ffmpeg: str = "ffmpeg",
+) -> list[str]:
+    """The whole derived set from one ffmpeg process (measured ~1.03x a plain transcode).
+
+    Outputs in out_dir: web.mp4, storyboard-000.jpg..., poster-cand-00.jpg..., and
+    waveform.pcm (mono s16le at 4 kHz) when the source has sound.
+    """
+    if "%" in str(out_dir):
+        raise ValueError("out_dir must not contain '%': image outputs use it as a pattern")
+    gop = web_fps(facts) * KEYFRAME_INTERVAL_S
+    graph = transcode_filter_graph(
+        facts, layout, max_height=max_height, poster_candidates=poster_candidates
+    )
+    args = [
+        ffmpeg,
+        *COMMON_FLAGS,
+        *PROGRESS_FLAGS,
+        "-i",
+        _file(src),
+        "-filter_complex",
+        graph,
+        # (a) web rendition
+        "-map",
+        "[web]",
+    ]
+    if facts.has_audio:
+        args += ["-map", _audio_in(facts)]
+    args += [
+        "-c:v",
+        "libx264",
+        "-profile:v",
+        "high",
+        "-pix_fmt",
+        "yuv420p",
+        "-preset",
+        preset,
+        "-crf",
+        str(crf),
+        # Fixed 2 s GOP: seeking and any later segmenting land on keyframes.
+        "-g",
+        str(gop),
+        "-keyint_min",
+        str(gop),
+        "-sc_threshold",
+        "0",
+        "-fps_mode",
+        "cfr",
+    ]
+    if facts.has_audio:
+        args += ["-c:a", "aac", "-b:a", "128k", "-ac", "2"]
+    args += [
+        "-map_metadata",
+        "-1",
+        "-map_chapters",
+        "-1",
+        "-movflags",
+        "+faststart",
+        "-f",
+        "mp4",
+        _file(out_dir / WEB_RENDITION),
+        # (b) storyboard sprite sheets; -frames:v bounds a stray extra sheet
+        "-map",
+        "[storyboard]",
+        "-frames:v",
+        str(layout.sheets),
+        "-q:v",
+        "5",
+        "-start_number",
+        "0",
+        "-f",
+        "image2",
+        _file(out_dir / STORYBOARD_PATTERN),
+        # (c) poster candidates
+        "-map",
+        "[posters]",
+        "-frames:v",
+        str(poster_candidates),
+        "-q:v",
+        "2",
+        "-start_number",
+        "0",
+        "-f",
+        "image2",
+        _file(out_dir / POSTER_CANDIDATE_PATTERN),
+    ]
+    if facts.has_audio:
+        # (d) waveform source: the same decoded audio, no second pass over the file
+        args += [
+            "-map",
+            _audio_in(facts),
+            "-ac",
+            "1",
+            "-ar",
+            str(WAVEFORM_SAMPLE_RATE),
+            "-c:a",
+            "pcm_s16le",
+            "-f",
+            "s16le",
+            _file(out_dir / WAVEFORM_PCM),
+        ]
+    return args
+
+
+def poster_seek_args(
+    src: Path,
+    dst: Path,
+    at_s: float,
+    facts: ProbeFacts,
+    *,
+    max_height: int = 720,
+    ffmpeg: str = "ffmpeg",
+) -> list[str]:
+    """One frame by input seeking (~0.2 s): a poster right after the fast path."""
+    if facts.duration_s:
+        at_s = min(at_s, max(0.0, facts.duration_s - 0.1))
+    width, height = rendition_size(facts, max_height)
+    return [
+        ffmpeg,
+        *COMMON_FLAGS,
+        # -ss before -i seeks the input to the nearest keyframe: no decode from the start.
+        "-ss",
+        f"{max(0.0, at_s):.3f}",
+        "-i",
+        _file(src),
+        "-map",
+        _video_in(facts),
+        "-frames:v",
+        "1",
+        "-vf",
+        f"scale={width}:{height},setsar=1",
+        "-q:v",
+        "2",
+        "-update",
+        "1",
+        "-f",
+        "image2",
+        _file(dst),
+    ]
+
+
+def storyboard_sheet_paths(out_dir: Path, layout: StoryboardLayout) -> list[Path]:
+    return [out_dir / (STORYBOARD_PATTERN % i) for i in range(layout.sheets)]
+
+
+def poster_candidate_paths(out_dir: Path) -> list[Path]:
+    return sorted(out_dir.glob(POSTER_CANDIDATE_PATTERN.replace("%02d", "[0-9][0-9]")))

@@ -1,0 +1,292 @@
+"""What ffprobe says about an upload, and whether a teacher needs to be told something.
+
+`parse_probe` and `problem_with` are pure; `probe` is the thin runner.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import subprocess
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from videocoach.media.progress import FfmpegTimeout
+
+NOT_A_VIDEO = "This file is not a video we can read"
+EMPTY_FILE = "This file is empty. Try uploading it again."
+TRUNCATED = (
+    "This file seems to be cut off: the upload or the recording may not have finished. "
+    "Try uploading it again."
+)
+AUDIO_ONLY = "This file has sound but no picture. Upload a video file."
+PHOTO = "This looks like a photo, not a video. Upload a video file."
+
+# ffprobe names demuxers for single pictures like this; any `*_pipe` is an image reader.
+IMAGE_FORMATS = frozenset({"image2", "png_pipe", "jpeg_pipe", "webp_pipe", "gif_pipe", "bmp_pipe"})
+WEB_H264_PROFILES = frozenset({"Baseline", "Constrained Baseline", "Main", "High"})
+WEB_PIX_FMTS = frozenset({"yuv420p", "yuvj420p"})
+HDR_TRANSFERS = frozenset({"smpte2084", "arib-std-b67"})
+
+
+class MediaProblem(Exception):
+    """Something about the file that the uploader, not the operator, has to fix."""
+
+    def __init__(self, sentence: str) -> None:
+        super().__init__(sentence)
+        self.sentence = sentence
+
+
+@dataclass(frozen=True)
+class ProbeFacts:
+    format_name: str
+    duration_s: float | None
+    size_bytes: int
+    video_codec: str | None = None
+    video_profile: str | None = None
+    pix_fmt: str | None = None
+    width: int = 0  # coded, before rotation
+    height: int = 0
+    rotation: int = 0  # clockwise degrees a player turns the picture: 0, 90, 180 or 270
+    fps: float | None = None
+    is_vfr: bool = False
+    audio_codec: str | None = None
+    audio_channels: int | None = None
+    has_video: bool = False
+    nb_video_frames: int | None = None
+    bit_depth: int = 8
+    sample_aspect_ratio: float = 1.0
+    color_transfer: str | None = None
+    video_index: int | None = None  # absolute stream indexes, for exact -map
+    audio_index: int | None = None
+
+    @property
+    def display_width(self) -> int:
+        return self.height if self.rotation in (90, 270) else self.width
+
+    @property
+    def display_height(self) -> int:
+        return self.width if self.rotation in (90, 270) else self.height
+
+    @property
+    def has_audio(self) -> bool:
+        return self.audio_codec is not None
+
+    @property
+    def is_hdr(self) -> bool:
+        return self.color_transfer in HDR_TRANSFERS
+
+
+def ffprobe_args(path: Path, ffprobe: str = "ffprobe") -> list[str]:
+    return [
+        ffprobe,
+        "-v",
+        "error",
+        "-hide_banner",
+        "-print_format",
+        "json",
+        "-show_format",
+        "-show_streams",
+        # "file:" so a name can never be read as an option or another protocol.
+        f"file:{path}",
+    ]
+
+
+def _ratio(text: Any) -> float | None:
+    """'30000/1001' -> 29.97; '0/0', 'N/A' or garbage -> None."""
+    try:
+        value = float(Fraction(str(text)))
+    except (ValueError, ZeroDivisionError):
+        return None
+    return value if value > 0 and math.isfinite(value) else None
+
+
+def _float(text: Any) -> float | None:
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _int(text: Any) -> int | None:
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def _rotation(stream: dict[str, Any]) -> int:
+    # The display matrix counts counter-clockwise (iPhone portrait: -90); the legacy
+    # `rotate` tag counts clockwise (iPhone portrait: "90"). We store clockwise.
+    for side_data in stream.get("side_data_list") or []:
+        if "rotation" in side_data:
+            degrees = _float(side_data["rotation"])
+            if degrees is not None:
+                return (-round(degrees / 90) * 90) % 360
+    degrees = _float((stream.get("tags") or {}).get("rotate"))
+    if degrees is not None:
+        return (round(degrees / 90) * 90) % 360
+    return 0
+
+
+def _bit_depth(pix_fmt: str | None, bits_per_raw_sample: Any) -> int:
+    match = re.search(r"(\d{1,2})(?:le|be)$", pix_fmt or "")
+    if match and 8 <= int(match.group(1)) <= 16:
+        return int(match.group(1))
+    raw = _int(bits_per_raw_sample)
+    return raw if raw and 8 <= raw <= 16 else 8
+
+
+def _is_picture(stream: dict[str, Any]) -> bool:
+    """A real video track: cover art in an m4a/mp3 is a 'video' stream too, but not a video."""
+    disposition = stream.get("disposition") or {}
+    return (
+        stream.get("codec_type") == "video"
+        and not disposition.get("attached_pic")
+        and bool(stream.get("codec_name"))
+    )
+
+
+def parse_probe(json_text: str, size_bytes: int) -> ProbeFacts:
+    data = json.loads(json_text or "{}")
+    fmt = data.get("format") or {}
+    streams = data.get("streams") or []
+    video = next((s for s in streams if _is_picture(s)), None)
+    audio = next(
+        (s for s in streams if s.get("codec_type") == "audio" and s.get("codec_name")), None
+    )
+    duration = _float(fmt.get("duration"))
+    if duration is None and video is not None:
+        duration = _float(video.get("duration"))
+    audio_facts: dict[str, Any] = {}
+    if audio is not None:
+        audio_facts = {
+            "audio_codec": audio["codec_name"],
+            "audio_channels": _int(audio.get("channels")),
+            "audio_index": _int(audio.get("index")),
+        }
+    if video is None:
+        return ProbeFacts(
+            format_name=fmt.get("format_name", ""),
+            duration_s=duration,
+            size_bytes=size_bytes,
+            **audio_facts,
+        )
+    avg = _ratio(video.get("avg_frame_rate"))
+    real = _ratio(video.get("r_frame_rate"))
+    # Phones record variable frame rate: r_frame_rate is the base tick, the average drifts.
+    is_vfr = bool(avg and real and abs(avg - real) / real > 0.01)
+    pix_fmt = video.get("pix_fmt")
+    return ProbeFacts(
+        format_name=fmt.get("format_name", ""),
+        duration_s=duration,
+        size_bytes=size_bytes,
+        video_codec=video.get("codec_name"),
+        video_profile=video.get("profile"),
+        pix_fmt=pix_fmt,
+        width=_int(video.get("width")) or 0,
+        height=_int(video.get("height")) or 0,
+        rotation=_rotation(video),
+        fps=avg,
+        is_vfr=is_vfr,
+        has_video=True,
+        nb_video_frames=_int(video.get("nb_frames")),
+        bit_depth=_bit_depth(pix_fmt, video.get("bits_per_raw_sample")),
+        sample_aspect_ratio=_ratio(video.get("sample_aspect_ratio")) or 1.0,
+        color_transfer=video.get("color_transfer"),
+        video_index=_int(video.get("index")),
+        **audio_facts,
+    )
+
+
+def _hours(seconds: float) -> str:
+    if seconds < 3600:
+        minutes = seconds / 60
+        return f"{minutes:g} minute" + ("" if minutes == 1 else "s")
+    hours = seconds / 3600
+    return f"{hours:g} hour" + ("" if hours == 1 else "s")
+
+
+def problem_with(facts: ProbeFacts, max_duration_s: float) -> str | None:
+    """The sentence to show the uploader, or None when the file can be processed."""
+    if not facts.has_video:
+        return AUDIO_ONLY if facts.has_audio else NOT_A_VIDEO
+    if (
+        facts.format_name in IMAGE_FORMATS
+        or facts.format_name.endswith("_pipe")
+        or facts.nb_video_frames == 1
+        or facts.duration_s is None
+    ):
+        return PHOTO
+    if facts.duration_s <= 0 or facts.width <= 0 or facts.height <= 0:
+        return NOT_A_VIDEO
+    if facts.duration_s > max_duration_s:
+        return f"This clip is longer than {_hours(max_duration_s)}. Trim it and upload it again."
+    return None
+
+
+def _looks_like_mp4(path: Path) -> bool:
+    with path.open("rb") as file:
+        head = file.read(12)
+    return head[4:8] == b"ftyp"
+
+
+def probe(path: Path, ffprobe: str = "ffprobe", timeout_s: float = 60) -> ProbeFacts:
+    """Run ffprobe on a file we stored.
+
+    Raises MediaProblem when it cannot be read at all, FfmpegTimeout past timeout_s.
+    """
+    size = path.stat().st_size
+    if size == 0:
+        raise MediaProblem(EMPTY_FILE)
+    try:
+        result = subprocess.run(  # noqa: S603 - list arguments, no shell
+            ffprobe_args(path, ffprobe),
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=timeout_s,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as error:
+        # Same exception as a slow ffmpeg run: the caller treats both as one kind of fault.
+        raise FfmpegTimeout(timeout_s) from error
+    if result.returncode != 0:
+        cut_off = "moov atom not found" in result.stderr or "Invalid data found" in result.stderr
+        if cut_off and _looks_like_mp4(path):
+            raise MediaProblem(TRUNCATED)
+        raise MediaProblem(NOT_A_VIDEO)
+    try:
+        return parse_probe(result.stdout, size)
+    except ValueError as error:  # unparseable JSON: treat like unreadable media
+        raise MediaProblem(NOT_A_VIDEO) from error
+
+
+def probe_video(
+    path: Path, *, max_duration_s: float, ffprobe: str = "ffprobe", timeout_s: float = 60
+) -> ProbeFacts:
+    """probe() plus problem_with(): the facts of a file we can process, or MediaProblem."""
+    facts = probe(path, ffprobe, timeout_s)
+    sentence = problem_with(facts, max_duration_s)
+    if sentence:
+        raise MediaProblem(sentence)
+    return facts
+
+
+def can_remux_for_web(facts: ProbeFacts) -> bool:
+    """Every browser plays this after a stream copy into MP4: the fast path."""
+    container = set(facts.format_name.split(","))
+    return (
+        facts.has_video
+        and facts.video_codec == "h264"
+        and facts.video_profile in WEB_H264_PROFILES
+        and facts.pix_fmt in WEB_PIX_FMTS
+        and facts.bit_depth == 8
+        and not facts.is_hdr
+        and facts.audio_codec in (None, "aac")
+        and bool(container & {"mov", "mp4"})
+    )

@@ -1,0 +1,109 @@
+"""The Celery app: one per Flask app, configured from the same Settings.
+
+Embedded default: the kombu filesystem transport keeps queued jobs as files in
+the data directory, so no server is needed and queued jobs survive a restart.
+Production: CELERY_BROKER_URL (Redis) lets any number of workers share the work.
+Either way the database is the source of truth: a worker start re-queues clips
+a crash left behind (see workers.tasks.requeue_unfinished_clips).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from celery import Celery, Task
+from flask import Flask
+
+from videocoach.config import Settings
+
+PROCESS_CLIP = "videocoach.process_clip"
+# A whole clip's processing may not run longer than this (each ffmpeg run has its own limit).
+TASK_TIME_LIMIT_S = 6 * 3600
+
+
+def queue_dir(settings: Settings) -> Path:
+    return settings.data_dir / "queue"
+
+
+def broker_settings(settings: Settings) -> dict[str, Any]:
+    if not settings.embedded_broker:
+        return {
+            "broker_url": settings.celery_broker_url,
+            # Longer than the slowest job, or Redis would hand an unacked job to a second worker.
+            "broker_transport_options": {"visibility_timeout": TASK_TIME_LIMIT_S + 600},
+        }
+    folder = queue_dir(settings)
+    folder.mkdir(parents=True, exist_ok=True)
+    return {
+        "broker_url": "filesystem://",
+        "broker_transport_options": {
+            "data_folder_in": str(folder),
+            "data_folder_out": str(folder),
+            "store_processed": False,
+            "polling_interval": 0.2,  # dispatch latency on the embedded default
+        },
+    }
+
+
+def init_celery(app: Flask, settings: Settings) -> Celery:
+    class FlaskTask(Task):
+        def __call__(self, *args: object, **kwargs: object) -> object:
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    celery = Celery(app.import_name, task_cls=FlaskTask)
+    celery.conf.update(
+        **broker_settings(settings),
+        task_ignore_result=True,
+        result_backend=None,
+        task_acks_late=True,  # a job killed mid-way is delivered again
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,  # long jobs: never hoard work another worker could do
+        task_time_limit=TASK_TIME_LIMIT_S,
+        task_soft_time_limit=TASK_TIME_LIMIT_S - 60,
+        task_always_eager=settings.tasks_eager,
+        task_eager_propagates=False,
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+        imports=("workers.tasks",),
+    )
+    import workers.tasks  # noqa: F401  (registers the tasks on this app)
+
+    app.extensions["celery"] = celery
+    return celery
+
+
+def run_worker(app: Flask, *, concurrency: int, loglevel: str = "INFO") -> None:
+    """Run a worker for this app's broker: re-queue what a crash left, then take jobs."""
+    from celery.signals import worker_process_init, worker_ready
+
+    celery: Celery = app.extensions["celery"]
+
+    @worker_ready.connect(weak=False)
+    def _recover(**_kwargs: object) -> None:
+        from videocoach.clips.uploads import sweep_expired
+        from workers.tasks import requeue_unfinished_clips
+
+        with app.app_context():
+            requeue_unfinished_clips()
+            sweep_expired()
+
+    @worker_process_init.connect(weak=False)
+    def _fresh_connections(**_kwargs: object) -> None:
+        # A forked child must not share the parent's database connections.
+        app.extensions["videocoach.engine"].dispose(close=False)
+
+    celery.worker_main(
+        [
+            "worker",
+            f"--loglevel={loglevel}",
+            f"--concurrency={concurrency}",
+            "--pool=prefork",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            f"--hostname=videocoach-{os.getpid()}@%h",
+        ]
+    )

@@ -1,0 +1,370 @@
+"""The processing chain, as explicit steps recorded on the clip.
+
+probe -> playable (fast-path remux) -> checksum -> transcode with images and
+waveform in one ffmpeg process -> ready. Each step is idempotent (it skips work
+whose output is already recorded), reports progress on the clip, and can be run
+again by a person ("try again"). A job claims the clip with a token and keeps a
+heartbeat, so a crashed job's clip is picked up again and two jobs never work
+on the same clip at once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import OperationalError
+
+from videocoach import db
+from videocoach.clips.models import AssetKind, Clip, ClipAsset, ClipStatus
+from videocoach.clips.services import (
+    ORIGINAL_NAME,
+    POSTER_NAME,
+    STORYBOARD_NAME,
+    WAVEFORM_NAME,
+    asset_key,
+    current_storage,
+)
+from videocoach.config import current_settings
+from videocoach.db import new_id, utcnow
+from videocoach.media import commands, frames, progress, storyboard, waveform
+from videocoach.media.probe import MediaProblem, ProbeFacts, can_remux_for_web, probe, problem_with
+from videocoach.storage import StorageError
+from videocoach.storage.base import file_sha256
+
+log = logging.getLogger(__name__)
+
+STALE_AFTER = timedelta(minutes=2)
+HEARTBEAT_EVERY_S = 20.0
+PROGRESS_EVERY_S = 1.0
+UNEXPECTED = (
+    "Something went wrong while preparing this clip. Try again; if it keeps failing, "
+    "export the video from your camera app as MP4 and upload that."
+)
+CONVERSION_FAILED = (
+    "We could not convert this video. It may be damaged; try exporting it again as MP4."
+)
+# Share of the progress bar each step fills.
+PROBED, PLAYABLE, TRANSCODED = 0.02, 0.05, 0.95
+
+
+class TransientError(Exception):
+    """A fault worth retrying: storage or database unreachable for a moment."""
+
+
+class JobCancelled(Exception):
+    """The clip was deleted or claimed by another job while we worked."""
+
+
+def claim(clip_id: str) -> str | None:
+    """Take the clip for this job, unless a live job already holds it."""
+    token, now = new_id(), utcnow()
+    claimed = db.session.execute(
+        update(Clip)
+        .where(
+            Clip.id == clip_id,
+            Clip.status.in_([ClipStatus.QUEUED.value, ClipStatus.PROCESSING.value]),
+            or_(Clip.job_token.is_(None), Clip.heartbeat_at < now - STALE_AFTER),
+        )
+        .values(
+            job_token=token,
+            heartbeat_at=now,
+            status=ClipStatus.PROCESSING.value,
+            attempts=Clip.attempts + 1,
+            error=None,
+        )
+    )
+    db.session.commit()
+    return token if claimed.rowcount == 1 else None  # type: ignore[attr-defined]
+
+
+def release(clip_id: str, token: str) -> None:
+    """Give the clip back (status stays processing) so a retry can claim it at once."""
+    db.session.rollback()
+    db.session.execute(
+        update(Clip).where(Clip.id == clip_id, Clip.job_token == token).values(job_token=None)
+    )
+    db.session.commit()
+
+
+class Reporter:
+    """Writes step and progress to the clip, at most once a second, and checks the claim."""
+
+    def __init__(self, clip_id: str, token: str):
+        self.clip_id, self.token = clip_id, token
+        self._last = 0.0
+
+    def __call__(self, step: str, fraction: float, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last < PROGRESS_EVERY_S:
+            return
+        self._last = now
+        engine = current_app.extensions["videocoach.engine"]
+        with engine.begin() as connection:
+            result = connection.execute(
+                update(Clip)
+                .where(Clip.id == self.clip_id, Clip.job_token == self.token)
+                .values(
+                    step=step,
+                    progress=round(min(max(fraction, 0.0), 1.0), 4),
+                    heartbeat_at=utcnow(),
+                )
+            )
+        if result.rowcount != 1:
+            raise JobCancelled()
+
+    def scaled(self, step: str, start: float, end: float) -> Callable[[float], None]:
+        return lambda fraction: self(step, start + (end - start) * fraction)
+
+
+@contextmanager
+def heartbeat(clip_id: str, token: str) -> Iterator[None]:
+    """Beat while long silent work (uploads to S3, OpenCV) runs, so the claim stays fresh."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    stop = threading.Event()
+
+    def beat() -> None:
+        engine = app.extensions["videocoach.engine"]
+        while not stop.wait(HEARTBEAT_EVERY_S):
+            try:
+                with engine.begin() as connection:
+                    connection.execute(
+                        update(Clip)
+                        .where(Clip.id == clip_id, Clip.job_token == token)
+                        .values(heartbeat_at=utcnow())
+                    )
+            except OperationalError:
+                log.warning("heartbeat for clip %s failed; will try again", clip_id)
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{clip_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
+def process_clip(clip_id: str) -> None:
+    """Run every step that is not done yet. Raises TransientError to ask for a retry."""
+    token = claim(clip_id)
+    if token is None:
+        log.info("clip %s is finished, gone, or held by a live job; nothing to do", clip_id)
+        return
+    settings = current_settings()
+    work_root = settings.data_dir / "work"
+    work_root.mkdir(parents=True, exist_ok=True)
+    report = Reporter(clip_id, token)
+    try:
+        with heartbeat(clip_id, token), tempfile.TemporaryDirectory(dir=work_root) as work:
+            run_steps(clip_id, report, Path(work))
+    except JobCancelled:
+        log.info("clip %s was deleted or taken over; stopping", clip_id)
+    except MediaProblem as problem:
+        fail(clip_id, token, problem.sentence)
+    except (progress.FfmpegFailed, progress.FfmpegTimeout) as error:
+        log.warning("ffmpeg failed on clip %s: %s", clip_id, error)
+        fail(clip_id, token, CONVERSION_FAILED)
+    except (StorageError, OperationalError) as error:
+        log.warning("transient fault on clip %s: %s", clip_id, error)
+        release(clip_id, token)
+        raise TransientError(str(error)) from error
+    except Exception:
+        log.exception("unexpected failure on clip %s", clip_id)
+        fail(clip_id, token, UNEXPECTED)
+
+
+def fail(clip_id: str, token: str | None, sentence: str) -> None:
+    db.session.rollback()
+    condition = [Clip.id == clip_id]
+    if token is not None:
+        condition.append(Clip.job_token == token)
+    db.session.execute(
+        update(Clip)
+        .where(*condition)
+        .values(status=ClipStatus.FAILED.value, error=sentence, job_token=None, step=None)
+    )
+    db.session.commit()
+
+
+def run_steps(clip_id: str, report: Reporter, work: Path) -> None:
+    clip = db.session.get(Clip, clip_id)
+    if clip is None:
+        raise JobCancelled()
+    settings = current_settings()
+    source = original_file(clip, work)
+    facts = step_probe(clip, source, settings.ffprobe_binary, settings.max_clip_duration_s)
+    report("probe", PROBED, force=True)
+    if can_remux_for_web(facts) and not has_asset(clip, AssetKind.PLAYABLE, AssetKind.WEB):
+        step_fast_path(clip, source, facts, work, report)
+    report("checksum", PLAYABLE, force=True)
+    step_checksum(clip, source)
+    if not has_asset(clip, AssetKind.WEB):
+        step_transcode(clip, source, facts, work, report)
+    clip.status = ClipStatus.READY.value
+    clip.progress = 1.0
+    clip.step = None
+    clip.job_token = None
+    clip.ready_at = utcnow()
+    clip.playable_at = clip.playable_at or clip.ready_at
+    db.session.commit()
+    log.info("clip %s is ready", clip_id)
+
+
+def original_file(clip: Clip, work: Path) -> Path:
+    storage = current_storage()
+    key = asset_key(clip.id, ORIGINAL_NAME)
+    local = storage.local_path(key)
+    return local if local is not None else storage.fetch_to(key, work / "original")
+
+
+def has_asset(clip: Clip, *kinds: AssetKind) -> bool:
+    wanted = {kind.value for kind in kinds}
+    return any(asset.kind in wanted for asset in clip.assets)
+
+
+def record_asset(clip: Clip, kind: AssetKind, name: str, path: Path, content_type: str) -> None:
+    """Store a finished file under the clip's prefix and note it (replacing a same-named one)."""
+    key = asset_key(clip.id, name)
+    stored = current_storage().put_file(key, path, content_type, move=True, checksum=False)
+    existing = db.session.scalars(
+        select(ClipAsset).where(ClipAsset.clip_id == clip.id, ClipAsset.name == name)
+    ).first()
+    if existing is None:
+        existing = ClipAsset(clip_id=clip.id, name=name, key=key)
+        clip.assets.append(existing)
+    existing.kind = kind.value
+    existing.size = stored.size
+    existing.sha256 = stored.sha256
+    existing.content_type = content_type
+
+
+def step_probe(clip: Clip, source: Path, ffprobe: str, max_duration_s: float) -> ProbeFacts:
+    clip.step = "probe"
+    facts = probe(source, ffprobe=ffprobe)
+    sentence = problem_with(facts, max_duration_s)
+    if sentence:
+        raise MediaProblem(sentence)
+    clip.duration_ms = round((facts.duration_s or 0) * 1000)
+    clip.width, clip.height = facts.display_width, facts.display_height
+    clip.fps = facts.fps
+    clip.video_codec = facts.video_codec
+    clip.audio_codec = facts.audio_codec
+    clip.rotation = facts.rotation
+    db.session.commit()
+    return facts
+
+
+def step_fast_path(
+    clip: Clip, source: Path, facts: ProbeFacts, work: Path, report: Reporter
+) -> None:
+    """H.264 + AAC from a phone: copy the streams with faststart; playable in seconds."""
+    ffmpeg = current_settings().ffmpeg_binary
+    playable = work / "playable.mp4"
+    report("playable", PROBED, force=True)
+    progress.run_ffmpeg(
+        commands.remux_args(source, playable, facts, ffmpeg=ffmpeg),
+        timeout_s=ffmpeg_time_limit(facts, speed=20),
+        on_progress=report.scaled("playable", PROBED, PLAYABLE),
+        duration_s=facts.duration_s,
+    )
+    record_asset(clip, AssetKind.PLAYABLE, "playable.mp4", playable, "video/mp4")
+    clip.playable_at = utcnow()
+    db.session.commit()
+    # A first poster by input seeking (fractions of a second); the transcode picks a better one.
+    early = work / "poster-early.jpg"
+    try:
+        progress.run_ffmpeg(
+            commands.poster_seek_args(
+                source, early, (facts.duration_s or 0) * 0.1, facts, ffmpeg=ffmpeg
+            ),
+            timeout_s=60,
+            on_progress=None,
+            duration_s=None,
+        )
+    except (progress.FfmpegFailed, progress.FfmpegTimeout):
+        log.info("no early poster for clip %s", clip.id)
+        return
+    if early.exists() and early.stat().st_size:
+        record_asset(clip, AssetKind.POSTER, POSTER_NAME, early, "image/jpeg")
+        db.session.commit()
+
+
+def step_checksum(clip: Clip, source: Path) -> None:
+    original = next(a for a in clip.assets if a.kind == AssetKind.ORIGINAL.value)
+    if original.sha256 is None:
+        original.sha256 = file_sha256(source)
+        original.size = source.stat().st_size
+    clip.original_sha256 = original.sha256
+    clip.original_size = original.size
+    db.session.commit()
+
+
+def ffmpeg_time_limit(facts: ProbeFacts, speed: float) -> float:
+    """Generous: `speed` is how many times faster than real time the run should be at worst."""
+    return max(120.0, (facts.duration_s or 0) / speed * 10 + 60)
+
+
+def step_transcode(
+    clip: Clip, source: Path, facts: ProbeFacts, work: Path, report: Reporter
+) -> None:
+    """One ffmpeg process: web rendition, storyboard sheets, poster candidates, waveform."""
+    settings = current_settings()
+    duration = facts.duration_s or 0.0
+    max_height = settings.rendition_max_height
+    width, height = commands.rendition_size(facts, max_height)
+    layout = commands.storyboard_layout(duration, width, height)
+    out = work / "out"
+    out.mkdir()
+    report("transcode", PLAYABLE, force=True)
+    progress.run_ffmpeg(
+        commands.transcode_args(
+            source, out, facts, layout, max_height=max_height, ffmpeg=settings.ffmpeg_binary
+        ),
+        timeout_s=ffmpeg_time_limit(facts, speed=0.25),
+        on_progress=report.scaled("transcode", PLAYABLE, TRANSCODED),
+        duration_s=duration,
+    )
+    report("images", TRANSCODED, force=True)
+    sheets = sorted(out.glob("storyboard-*.jpg"))
+    for index, sheet in enumerate(sheets):
+        record_asset(
+            clip, AssetKind.STORYBOARD_SHEET, f"storyboard/{index:03d}.jpg", sheet, "image/jpeg"
+        )
+    vtt = out / "storyboard.vtt"
+    vtt.write_text(storyboard.storyboard_vtt(layout, duration, lambda i: f"storyboard/{i:03d}.jpg"))
+    record_asset(clip, AssetKind.STORYBOARD_VTT, STORYBOARD_NAME, vtt, "text/vtt")
+    candidates = sorted(out.glob("poster-cand-*.jpg"))
+    if candidates:
+        best = frames.pick_poster(candidates)
+        record_asset(clip, AssetKind.POSTER, POSTER_NAME, best, "image/jpeg")
+    peaks_file = out / "waveform.json"
+    pcm = out / "waveform.pcm"
+    if pcm.exists():
+        peaks = waveform.waveform_peaks(pcm)
+        peaks["has_audio"] = True
+    else:
+        length = max(1, round(duration * 10))
+        peaks = {
+            "version": 1,
+            "peaks_per_second": 10,
+            "length": length,
+            "data": [0] * length,
+            "has_audio": False,
+        }
+    peaks_file.write_text(json.dumps(peaks, separators=(",", ":")))
+    record_asset(clip, AssetKind.WAVEFORM, WAVEFORM_NAME, peaks_file, "application/json")
+    web = out / "web.mp4"
+    record_asset(clip, AssetKind.WEB, "web.mp4", web, "video/mp4")
+    db.session.commit()
+    shutil.rmtree(out, ignore_errors=True)

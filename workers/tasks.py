@@ -1,0 +1,43 @@
+"""Thin task wrappers: take ids, run the pipeline inside the app context (see FlaskTask)."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from flask import current_app
+from sqlalchemy import select
+
+from videocoach import db
+from videocoach.clips.models import Clip, ClipStatus
+from workers import pipeline
+from workers.celery_app import PROCESS_CLIP
+
+log = logging.getLogger(__name__)
+MAX_RETRIES = 5
+
+
+@shared_task(name=PROCESS_CLIP, bind=True, max_retries=MAX_RETRIES)
+def process_clip(self, clip_id: str) -> None:  # type: ignore[no-untyped-def]
+    try:
+        pipeline.process_clip(clip_id)
+    except pipeline.TransientError as error:
+        if self.request.retries >= MAX_RETRIES:
+            pipeline.fail(clip_id, None, pipeline.UNEXPECTED)
+            return
+        raise self.retry(exc=error, countdown=min(300, 5 * 2**self.request.retries)) from error
+
+
+def requeue_unfinished_clips() -> int:
+    """Queue again every clip a crash left queued or processing (claims stop double work)."""
+    clip_ids = db.session.scalars(
+        select(Clip.id).where(
+            Clip.status.in_([ClipStatus.QUEUED.value, ClipStatus.PROCESSING.value])
+        )
+    ).all()
+    task = current_app.extensions["celery"].tasks[PROCESS_CLIP]
+    for clip_id in clip_ids:
+        task.apply_async(args=[clip_id])
+    if clip_ids:
+        log.info("re-queued %d unfinished clips", len(clip_ids))
+    return len(clip_ids)
