@@ -50,6 +50,7 @@ def test_production_refuses_unsafe_settings(tmp_path):
         Settings.from_env({"VIDEOCOACH_DATA_DIR": str(tmp_path), "VIDEOCOACH_ENV": "production"})
     text = caught.value.explain()
     assert "SECRET_KEY" in text and "DATABASE_URL" in text and "REDIS_URL" in text
+    assert "CELERY_BROKER_URL" in text
     assert not (tmp_path / "secret_key").exists()  # production never invents a key
 
 
@@ -61,6 +62,7 @@ def test_production_accepts_safe_settings(tmp_path):
             "SECRET_KEY": "s" * 48,
             "DATABASE_URL": "postgresql://videocoach@db/videocoach",
             "REDIS_URL": "redis://redis:6379/0",
+            "CELERY_BROKER_URL": "redis://redis:6379/1",
             "VIDEOCOACH_PUBLIC_URL": "https://coach.school.example",
         }
     )

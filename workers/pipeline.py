@@ -11,6 +11,7 @@ on the same clip at once.
 from __future__ import annotations
 
 import json
+import math
 import logging
 import shutil
 import tempfile
@@ -351,10 +352,10 @@ def step_transcode(
     peaks_file = out / "waveform.json"
     pcm = out / "waveform.pcm"
     if pcm.exists():
-        peaks = waveform.waveform_peaks(pcm)
+        peaks = waveform.waveform_peaks(pcm, duration_s=duration)
         peaks["has_audio"] = True
     else:
-        length = max(1, round(duration * 10))
+        length = max(1, math.ceil(duration * 10))
         peaks = {
             "version": 1,
             "peaks_per_second": 10,

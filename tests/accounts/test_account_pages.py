@@ -265,6 +265,7 @@ def test_production_cookies_are_secure(database_url, make_app, make_user, migrat
         SECRET_KEY=secrets.token_urlsafe(36),  # 48 characters
         DATABASE_URL=database_url,
         REDIS_URL="redis://127.0.0.1:6379/15",
+        CELERY_BROKER_URL="redis://127.0.0.1:6379/15",
     )
     try:
         client = production.test_client()

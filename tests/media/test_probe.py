@@ -255,7 +255,7 @@ def test_probe_past_its_time_limit_raises_ffmpeg_timeout(
     media_samples: dict[str, Path], tmp_path: Path
 ) -> None:
     slow = tmp_path / "slow-ffprobe"
-    slow.write_text("#!/bin/sh\nsleep 5\n")
+    slow.write_text("#!/bin/sh\nexec sleep 5\n")
     slow.chmod(0o755)
     with pytest.raises(FfmpegTimeout):
         probe(media_samples["h264_aac.mp4"], str(slow), timeout_s=0.2)
