@@ -4,6 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# Browser tests use Debian's /usr/bin/chromium (scripts/ensure-system-deps --test installs it).
+# The playwright pip package never downloads a browser by itself (only `playwright install`
+# does); this makes sure nothing it pulls in tries to either.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
 .PHONY: run test lint format clean
 
@@ -20,10 +24,14 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[test]"
 	touch $@ $(VENV)/.installed-run
 
+# scripts/ensure-system-deps is a few `command -v` checks when all is there; it installs
+# Debian's ffmpeg (and, with --test, chromium) only when something is missing.
 run: $(VENV)/.installed-run
+	scripts/ensure-system-deps
 	$(BIN)/videocoach serve --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed-test
+	scripts/ensure-system-deps --test
 	$(BIN)/ruff check .
 	$(BIN)/pytest $(PYTEST_ARGS)
 

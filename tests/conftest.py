@@ -11,16 +11,19 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import socket
 from collections.abc import Callable, Iterator
 from html import unescape
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
+from moto.server import ThreadedMotoServer
 
 from videocoach import create_app, db
 from videocoach.accounts import services as account_services
@@ -33,6 +36,7 @@ POSTGRES_URL = os.environ.get(
     "VIDEOCOACH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 BACKENDS = ["sqlite", "postgresql"]
+BUCKET = "videocoach-test"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -247,3 +251,55 @@ def error_next_to(html: str, name: str) -> str:
             match = re.search(r'<p class="error" id="[^"]*">([^<]*)</p>', block)
             return unescape(match.group(1)) if match else ""
     raise AssertionError(f"no field named {name!r} on the page")
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[str]:
+    """The test app served over real HTTP (threaded, streaming bodies) on a free port."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """A real S3-compatible HTTP server (moto) with the bucket BUCKET."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("AWS_ACCESS_KEY_ID", "testing")
+        env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        env.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        # Nothing from the developer's own AWS setup may leak into the tests.
+        for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
+            env.delenv(name, raising=False)
+        port = free_port()
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        server.start()
+        endpoint = f"http://127.0.0.1:{port}"
+        try:
+            boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=BUCKET)
+            yield endpoint
+        finally:
+            server.stop()
+
+
+@pytest.fixture(scope="session")
+def media_samples(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Tiny clips in every input format, plus bad files, generated with ffmpeg lavfi."""
+    from tests.media.samples import make_media_samples
+
+    return make_media_samples(tmp_path_factory.mktemp("media-samples"))

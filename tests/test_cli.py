@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -11,19 +10,13 @@ import urllib.request
 
 import pytest
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, free_port
 
 VIDEOCOACH = [sys.executable, "-m", "videocoach.cli"]
 
 
 def cli_env(tmp_path, **extra: str) -> dict[str, str]:
     return {"PATH": os.environ["PATH"], "VIDEOCOACH_DATA_DIR": str(tmp_path / "data"), **extra}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_help_lists_the_commands():

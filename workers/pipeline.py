@@ -11,8 +11,8 @@ on the same clip at once.
 from __future__ import annotations
 
 import json
-import math
 import logging
+import math
 import shutil
 import tempfile
 import threading

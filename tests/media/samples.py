@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import struct
 import subprocess
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -160,3 +161,18 @@ def make_media_samples(directory: Path) -> dict[str, Path]:
     p["text.mp4"].write_text("Minutes of the staff meeting.\nNot a video at all.\n" * 20)
     p["random.bin"].write_bytes(os.urandom(64 * 1024))
     return paths
+
+
+def top_level_atoms(path: Path) -> list[str]:
+    """The order of an MP4's top-level boxes (faststart: moov before mdat)."""
+    atoms = []
+    with path.open("rb") as file:
+        while header := file.read(8):
+            size, kind = struct.unpack(">I4s", header)
+            if size == 1:  # 64-bit size follows
+                size = struct.unpack(">Q", file.read(8))[0]
+                file.seek(size - 16, 1)
+            else:
+                file.seek(size - 8, 1)
+            atoms.append(kind.decode("latin-1"))
+    return atoms

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import struct
 import subprocess
 import time
 from collections.abc import Callable
@@ -15,7 +14,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.media.samples import FFMPEG, FFPROBE
+from tests.media.samples import FFMPEG, FFPROBE, top_level_atoms
 from videocoach.media.commands import (
     WAVEFORM_PCM,
     WEB_RENDITION,
@@ -55,20 +54,6 @@ def streams(path: Path) -> list[dict]:
         check=True,
     )
     return json.loads(result.stdout)["streams"]
-
-
-def top_level_atoms(path: Path) -> list[str]:
-    atoms = []
-    with path.open("rb") as file:
-        while header := file.read(8):
-            size, kind = struct.unpack(">I4s", header)
-            if size == 1:  # 64-bit size follows
-                size = struct.unpack(">Q", file.read(8))[0]
-                file.seek(size - 16, 1)
-            else:
-                file.seek(size - 8, 1)
-            atoms.append(kind.decode("latin-1"))
-    return atoms
 
 
 def run(args: list[str], duration_s: float | None = None) -> list[float]:

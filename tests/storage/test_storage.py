@@ -10,16 +10,14 @@ import hashlib
 import os
 import random
 import secrets
-import socket
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
 import pytest
 from boto3.s3.transfer import TransferConfig
-from moto.server import ThreadedMotoServer
 
+from tests.conftest import BUCKET, free_port
 from videocoach.storage import (
     InvalidKey,
     LocalStorage,
@@ -30,35 +28,8 @@ from videocoach.storage import (
 )
 from videocoach.storage.s3 import S3Storage
 
-BUCKET = "videocoach-test"
 MiB = 1024 * 1024
 INVALID_KEYS = ["../x", "/abs", "a//b", "a/./b", "a b", "a/../b", "", "a/", "ü", "x" * 513]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint() -> Iterator[str]:
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("AWS_ACCESS_KEY_ID", "testing")
-        env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        env.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        # Nothing from the developer's own AWS setup may leak into the tests.
-        for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
-            env.delenv(name, raising=False)
-        port = free_port()
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-        server.start()
-        endpoint = f"http://127.0.0.1:{port}"
-        try:
-            boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=BUCKET)
-            yield endpoint
-        finally:
-            server.stop()
 
 
 def small_parts() -> TransferConfig:

@@ -1,0 +1,79 @@
+"""Clip fixtures: an app whose jobs run inline, and a teacher + coach partnership."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from videocoach import db
+from videocoach.accounts import services as accounts
+from videocoach.partnerships import services as partnerships
+from videocoach.partnerships.models import Membership
+
+
+@dataclass
+class Studio:
+    """A partnership with a teacher and a coach, each with an API token, on one app."""
+
+    app: Flask
+    pid: str
+    teacher_id: str
+    coach_id: str
+    tokens: dict[str, str]
+
+    def client(self) -> FlaskClient:
+        return self.app.test_client()
+
+    def headers(self, who: str = "teacher") -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+    def upload(self, path: Path, who: str = "teacher", **form: str):
+        with path.open("rb") as handle:
+            return self.client().post(
+                f"/api/v1/partnerships/{self.pid}/clips",
+                data={"file": (handle, path.name), **form},
+                headers=self.headers(who),
+                content_type="multipart/form-data",
+            )
+
+    def get(self, url: str, who: str = "teacher", **headers: str):
+        return self.client().get(url, headers={**self.headers(who), **headers})
+
+    def clip(self, clip_id: str, who: str = "teacher") -> dict[str, Any]:
+        response = self.get(f"/api/v1/clips/{clip_id}", who)
+        assert response.status_code == 200, response.data
+        return response.json["clip"]
+
+    def storage(self):
+        return self.app.extensions["videocoach.storage"]
+
+
+def make_studio(app: Flask, make_user) -> Studio:
+    teacher, coach, outsider = make_user(name="Tess"), make_user(name="Cole"), make_user()
+    with app.app_context():
+        partnership = partnerships.create_partnership(
+            db.session.merge(teacher), "Tess + Cole", "teacher"
+        )
+        db.session.add(Membership(partnership_id=partnership.id, user_id=coach.id, role="coach"))
+        tokens = {
+            who: accounts.issue_token(db.session.merge(user), "tests")[0]
+            for who, user in (("teacher", teacher), ("coach", coach), ("outsider", outsider))
+        }
+        db.session.commit()
+        pid = partnership.id
+    return Studio(app=app, pid=pid, teacher_id=teacher.id, coach_id=coach.id, tokens=tokens)
+
+
+@pytest.fixture
+def eager_app(make_app) -> Flask:
+    return make_app(VIDEOCOACH_TASKS_EAGER="1")
+
+
+@pytest.fixture
+def studio(eager_app: Flask, make_user) -> Studio:
+    return make_studio(eager_app, make_user)

@@ -1,0 +1,138 @@
+"""Uploads of every input format go through the real pipeline (jobs inline) to `ready`;
+bad files end `failed` with a plain sentence and break nothing else."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from tests.media.samples import top_level_atoms
+from videocoach.media.probe import probe
+
+GOOD = [
+    "h264_aac.mp4",
+    "h264_rotated.mp4",
+    "hevc.mp4",
+    "vp9.webm",
+    "mjpeg.avi",
+    "prores_or_h264.mov",
+    "h264_444.mp4",
+    "h264_10bit.mp4",
+    "no_audio.mp4",
+    "vfr.mp4",
+]
+# Remuxed in seconds (browser-safe H.264 + AAC) versus transcoded first.
+FAST_PATH = {"h264_aac.mp4", "h264_rotated.mp4"}
+BAD = {
+    "empty.mp4": "This file is empty. Try uploading it again.",
+    "text.mp4": "This file is not a video we can read",
+    "random.bin": "This file is not a video we can read",
+    "truncated.mp4": "This file seems to be cut off",
+    "image.png": "This looks like a photo, not a video.",
+    "audio_only.m4a": "This file has sound but no picture.",
+}
+
+
+def fetch_to(studio, url: str, path: Path) -> Path:
+    response = studio.get(url)
+    assert response.status_code == 200, (url, response.status_code)
+    path.write_bytes(response.data)
+    return path
+
+
+@pytest.mark.parametrize("name", GOOD)
+def test_every_supported_format_becomes_ready_and_web_playable(
+    studio, media_samples, tmp_path, name
+):
+    source = probe(media_samples[name])
+    response = studio.upload(media_samples[name], title=f"Sample {name}", visibility="shared")
+    assert response.status_code == 202
+    clip = studio.clip(response.json["clip"]["id"])
+    assert clip["status"] == "ready", clip["error"]
+    assert clip["progress"] == 1.0 and clip["error"] is None
+    assert clip["duration_s"] == pytest.approx(source.duration_s, abs=0.1)
+    assert all(clip["media"].values()), clip["media"]
+
+    web = fetch_to(studio, clip["media"]["video"], tmp_path / "web.mp4")
+    facts = probe(web)
+    assert (facts.video_codec, facts.video_profile, facts.pix_fmt) == ("h264", "High", "yuv420p")
+    assert facts.has_audio == source.has_audio
+    assert facts.audio_codec in (None, "aac")
+    assert facts.rotation == 0
+    assert (facts.width > facts.height) == (source.display_width > source.display_height)
+    assert (clip["width"], clip["height"]) == (source.display_width, source.display_height)
+    assert facts.duration_s == pytest.approx(source.duration_s, abs=0.25)
+    atoms = top_level_atoms(web)
+    assert atoms.index("moov") < atoms.index("mdat")  # faststart: plays before it has all arrived
+
+    vtt = studio.get(clip["media"]["storyboard"]).get_data(as_text=True)
+    assert vtt.startswith("WEBVTT")
+    cues = [line for line in vtt.splitlines() if "-->" in line]
+    assert cues[0].startswith("00:00:00.000")
+    last_end = cues[-1].split("-->")[1].strip()
+    h, m, s = last_end.split(":")
+    assert int(h) * 3600 + int(m) * 60 + float(s) == pytest.approx(clip["duration_s"], abs=0.002)
+    sprite = vtt.split("#xywh=")[0].splitlines()[-1]
+    assert (
+        studio.get(f"{clip['media']['storyboard'].rsplit('/', 1)[0]}/{sprite}").status_code == 200
+    )
+
+    poster = studio.get(clip["media"]["poster"])
+    assert poster.status_code == 200 and poster.data[:2] == b"\xff\xd8"  # a JPEG
+    peaks = studio.get(clip["media"]["waveform"]).json
+    assert peaks["length"] == math.ceil(clip["duration_s"] * 10) == len(peaks["data"])
+    assert peaks["has_audio"] == source.has_audio
+    assert any(peaks["data"]) == source.has_audio
+
+
+@pytest.mark.parametrize("name", sorted(FAST_PATH | {"h264_444.mp4", "h264_10bit.mp4"}))
+def test_only_browser_safe_h264_takes_the_fast_path(studio, media_samples, name):
+    clip_id = studio.upload(media_samples[name]).json["clip"]["id"]
+    with studio.app.app_context():
+        from videocoach import db
+        from videocoach.clips.models import Clip
+
+        kinds = {asset.kind for asset in db.session.get(Clip, clip_id).assets}
+    assert ("playable" in kinds) == (name in FAST_PATH)
+    clip = studio.clip(clip_id)
+    assert clip["playable_at"] <= clip["ready_at"]
+
+
+@pytest.mark.parametrize(("name", "sentence"), sorted(BAD.items()))
+def test_bad_files_fail_with_a_plain_sentence_and_keep_the_original(
+    studio, media_samples, name, sentence
+):
+    response = studio.upload(media_samples[name])
+    assert response.status_code == 202
+    clip = studio.clip(response.json["clip"]["id"])
+    assert clip["status"] == "failed"
+    assert clip["error"].startswith(sentence)
+    assert clip["media"] == {"video": None, "poster": None, "storyboard": None, "waveform": None}
+    key = f"clips/{clip['id']}/original"
+    assert studio.storage().exists(key)  # kept for diagnosis until the uploader deletes it
+    assert studio.storage().size(key) == media_samples[name].stat().st_size
+
+
+def test_a_failed_clip_can_be_tried_again_by_its_uploader(studio, media_samples):
+    clip_id = studio.upload(media_samples["text.mp4"], visibility="shared").json["clip"]["id"]
+    client = studio.client()
+    other = client.post(f"/api/v1/clips/{clip_id}/retry", headers=studio.headers("coach"))
+    assert other.status_code == 403
+    again = client.post(f"/api/v1/clips/{clip_id}/retry", headers=studio.headers())
+    assert again.status_code == 202
+    clip = studio.clip(clip_id)
+    assert clip["status"] == "failed" and clip["error"] == BAD["text.mp4"]
+
+
+def test_retrying_a_ready_clip_is_refused(studio, media_samples):
+    clip_id = studio.upload(media_samples["h264_aac.mp4"]).json["clip"]["id"]
+    response = studio.client().post(f"/api/v1/clips/{clip_id}/retry", headers=studio.headers())
+    assert response.status_code == 422
+
+
+def test_a_bad_file_does_not_disturb_the_next_upload(studio, media_samples):
+    studio.upload(media_samples["random.bin"])
+    clip_id = studio.upload(media_samples["h264_aac.mp4"]).json["clip"]["id"]
+    assert studio.clip(clip_id)["status"] == "ready"
