@@ -77,6 +77,7 @@ class Settings:
     max_clip_duration_s: float = 4 * 3600
     tasks_eager: bool = False
     worker_concurrency: int = 2
+    celery_queue: str = "videocoach"
     upload_expiry: timedelta = timedelta(hours=24)
     debug: bool = False
     extra: dict[str, str] = field(default_factory=dict)
@@ -120,6 +121,7 @@ class Settings:
             max_clip_duration_s=_number(env, "VIDEOCOACH_MAX_CLIP_HOURS", 4) * 3600,
             tasks_eager=_flag(env.get("VIDEOCOACH_TASKS_EAGER")),
             worker_concurrency=int(_number(env, "VIDEOCOACH_WORKER_CONCURRENCY", 2)),
+            celery_queue=env.get("VIDEOCOACH_CELERY_QUEUE") or "videocoach",
             upload_expiry=timedelta(hours=_number(env, "VIDEOCOACH_UPLOAD_EXPIRY_HOURS", 24)),
             debug=_flag(env.get("VIDEOCOACH_DEBUG")),
             extra={k: v for k, v in env.items() if k.startswith("VIDEOCOACH_TEST_")},

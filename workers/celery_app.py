@@ -56,6 +56,7 @@ def init_celery(app: Flask, settings: Settings) -> Celery:
     celery = Celery(app.import_name, task_cls=FlaskTask)
     celery.conf.update(
         **broker_settings(settings),
+        task_default_queue=settings.celery_queue,
         task_ignore_result=True,
         result_backend=None,
         task_acks_late=True,  # a job killed mid-way is delivered again
