@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 
@@ -26,20 +27,24 @@ def _database_ready() -> bool:
 
 
 def _storage_ready() -> bool:
-    settings = current_settings()
-    if settings.storage_url.startswith("file://"):
-        media_dir = settings.storage_url.removeprefix("file://")
-        from pathlib import Path
+    current_app.extensions["videocoach.storage"].check()
+    return True
 
-        path = Path(media_dir)
-        path.mkdir(parents=True, exist_ok=True)
-        return path.is_dir()
+
+def _broker_ready() -> bool:
+    settings = current_settings()
+    if settings.embedded_broker:
+        from workers.celery_app import queue_dir
+
+        return os.access(queue_dir(settings), os.W_OK)
+    with current_app.extensions["celery"].connection_for_write() as connection:
+        connection.ensure_connection(max_retries=1, timeout=2)
     return True
 
 
 @bp.get("/readyz")
 def readyz() -> ResponseReturnValue:
-    checks = {"database": _database_ready, "storage": _storage_ready}
+    checks = {"database": _database_ready, "storage": _storage_ready, "broker": _broker_ready}
     for name, check in checks.items():
         try:
             if not check():

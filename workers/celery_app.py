@@ -41,6 +41,8 @@ def broker_settings(settings: Settings) -> dict[str, Any]:
         "broker_transport_options": {
             "data_folder_in": str(folder),
             "data_folder_out": str(folder),
+            # Without this kombu writes its exchange files to ./control wherever it runs.
+            "control_folder": str(settings.data_dir / "queue-control"),
             "store_processed": False,
             "polling_interval": 0.2,  # dispatch latency on the embedded default
         },

@@ -1,0 +1,77 @@
+"""Shared bench helpers: a throwaway videocoach instance, users, timing."""
+
+from __future__ import annotations
+
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PASSWORD = "bench password 1234"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def timed(args: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(args, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+@contextmanager
+def instance(**env: str) -> Iterator[dict[str, str]]:
+    """A fresh data directory (SQLite, local files) and the environment to reach it."""
+    with tempfile.TemporaryDirectory(prefix="vc-bench-") as data:
+        yield {
+            **os.environ,
+            "VIDEOCOACH_DATA_DIR": data,
+            "SECRET_KEY": "bench-" + "k" * 40,
+            "VIDEOCOACH_LOGIN_RATE_LIMIT": "1000 per minute",
+            **env,
+        }
+
+
+@contextmanager
+def process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen]:
+    with log.open("w") as out:
+        child = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            yield child
+        finally:
+            child.terminate()
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+
+def videocoach(*args: str) -> list[str]:
+    return [sys.executable, "-m", "videocoach.cli", *args]
+
+
+def wait_http(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)

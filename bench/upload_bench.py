@@ -1,0 +1,230 @@
+"""Uploading a large file: server memory growth and throughput against a plain file copy.
+
+    python bench/upload_bench.py [--gigabytes 2]
+
+Serves the embedded default (`videocoach serve --no-worker`: gunicorn, one process), then
+uploads the same file with curl both ways a browser or script would: tus (one PATCH) and
+multipart. The reference is `cp` of the same file on the same disk, timed in the same run.
+Memory is the gunicorn worker's resident set, sampled every 20 ms, minus its size before.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import (
+    PASSWORD,
+    free_port,
+    instance,
+    median,
+    process,
+    timed,
+    videocoach,
+    wait_http,
+)
+
+MiB = 1024 * 1024
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        text = (task / "children").read_text().split()
+        found += [int(child) for child in text]
+    return found
+
+
+class PeakSampler(threading.Thread):
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.pid, self.peak, self.running = pid, 0, True
+
+    def run(self) -> None:
+        while self.running:
+            self.peak = max(self.peak, rss_kib(self.pid))
+            time.sleep(0.02)
+
+
+def api(base: str, path: str, body: dict, token: str | None = None) -> dict:
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(base + path, json.dumps(body).encode(), headers)
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)
+
+
+def tus_upload(base: str, token: str, pid: str, path: Path) -> float:
+    meta = ",".join(
+        f"{k} {base64.b64encode(v.encode()).decode()}"
+        for k, v in {"partnership_id": pid, "filename": path.name, "title": "Bench"}.items()
+    )
+    start = time.perf_counter()
+    created = subprocess.run(
+        [
+            "curl",
+            "-sS",
+            "-i",
+            "-X",
+            "POST",
+            f"{base}/api/v1/uploads",
+            "-H",
+            f"Authorization: Bearer {token}",
+            "-H",
+            "Tus-Resumable: 1.0.0",
+            "-H",
+            f"Upload-Length: {path.stat().st_size}",
+            "-H",
+            f"Upload-Metadata: {meta}",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    location = next(
+        line.split(":", 1)[1].strip()
+        for line in created.splitlines()
+        if line.lower().startswith("location:")
+    )
+    finished = subprocess.run(
+        [
+            "curl",
+            "-sS",
+            "-i",
+            "-X",
+            "PATCH",
+            "-T",
+            str(path),
+            location,
+            "-H",
+            f"Authorization: Bearer {token}",
+            "-H",
+            "Tus-Resumable: 1.0.0",
+            "-H",
+            "Upload-Offset: 0",
+            "-H",
+            "Content-Type: application/offset+octet-stream",
+            "-H",
+            "Expect:",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    elapsed = time.perf_counter() - start
+    assert "Videocoach-Clip-Id" in finished, finished[:500]
+    return elapsed
+
+
+def multipart_upload(base: str, token: str, pid: str, path: Path) -> float:
+    start = time.perf_counter()
+    out = subprocess.run(
+        [
+            "curl",
+            "-sS",
+            "-X",
+            "POST",
+            f"{base}/api/v1/partnerships/{pid}/clips",
+            "-H",
+            f"Authorization: Bearer {token}",
+            "-H",
+            "Expect:",
+            "-F",
+            f"file=@{path};type=video/mp4",
+            "-F",
+            "title=Bench",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    elapsed = time.perf_counter() - start
+    assert '"clip"' in out, out[:500]
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--gigabytes", type=float, default=2.0)
+    parser.add_argument("--runs", type=int, default=2)
+    options = parser.parse_args()
+    size = int(options.gigabytes * 1024**3)
+
+    with (
+        tempfile.TemporaryDirectory(prefix="vc-bench-upload-", dir="/var/tmp") as tmp,
+        instance() as env,
+    ):
+        big = Path(tmp) / "big.mp4"
+        with big.open("wb") as handle:
+            block = os.urandom(64 * MiB)
+            for _ in range(size // len(block)):
+                handle.write(block)
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        log = Path(env["VIDEOCOACH_DATA_DIR"]) / "serve.log"
+        with process(videocoach("serve", "--no-worker", "--port", str(port)), env, log) as server:
+            wait_http(base + "/healthz")
+            api(
+                base,
+                "/api/v1/auth/register",
+                {"email": "bench@school.example", "password": PASSWORD, "name": "Bench"},
+            )
+            token = api(
+                base, "/api/v1/auth/tokens", {"email": "bench@school.example", "password": PASSWORD}
+            )["token"]
+            pid = api(base, "/api/v1/partnerships", {"name": "Bench", "role": "teacher"}, token)[
+                "partnership"
+            ]["id"]
+            worker_pid = children(server.pid)[0]
+            media = Path(env["VIDEOCOACH_DATA_DIR"])
+            results: dict[str, list[float]] = {"cp": [], "tus": [], "multipart": []}
+            growth: dict[str, int] = {"tus": 0, "multipart": 0}
+            for _ in range(options.runs):
+                copy = Path(tmp) / "copy.mp4"
+                results["cp"].append(timed(["cp", str(big), str(copy)]))
+                copy.unlink()
+                for name, upload in (("tus", tus_upload), ("multipart", multipart_upload)):
+                    baseline = rss_kib(worker_pid)
+                    sampler = PeakSampler(worker_pid)
+                    sampler.start()
+                    results[name].append(upload(base, token, pid, big))
+                    sampler.running = False
+                    sampler.join()
+                    growth[name] = max(growth[name], sampler.peak - baseline)
+                    for stored in (media / "media" / "clips").rglob("original"):
+                        stored.unlink()  # keep the disk from filling across runs
+    copy_s = median(results["cp"])
+    print(
+        f"file: {size / 1024**3:.2f} GiB; cp median {copy_s:.2f} s "
+        f"({size / copy_s / MiB:.0f} MiB/s)"
+    )
+    for name in ("tus", "multipart"):
+        took = median(results[name])
+        print(
+            f"{name:9s}: median {took:.2f} s ({size / took / MiB:.0f} MiB/s) -> "
+            f"throughput ratio {copy_s / took:.2f} x cp (target >= 0.5); "
+            f"peak RSS growth {growth[name] / 1024:.1f} MiB (target <= 64)"
+        )
+
+
+if __name__ == "__main__":
+    main()

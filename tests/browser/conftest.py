@@ -1,0 +1,186 @@
+"""Browser fixtures: Debian's Chromium driven by Playwright's sync API, and a live app
+whose jobs run inline (VIDEOCOACH_TASKS_EAGER=1), so an upload is processed as it ends.
+
+Playwright never downloads a browser here: it launches /usr/bin/chromium
+(`scripts/ensure-system-deps --test` installs it). Without it the tests skip, unless
+CI is set, where a missing browser is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from flask import Flask
+
+from tests.conftest import PASSWORD
+from videocoach.accounts.models import User
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+DEFAULT_TIMEOUT_MS = 15_000
+CLIP_SECONDS = 3
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} is missing: run scripts/ensure-system-deps --test"
+        if _in_ci():
+            pytest.fail(message + " (CI is set: the browser tests must run)")
+        pytest.skip(message)
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:  # pragma: no cover - the test extra installs it
+        message = "the playwright package is missing: pip install -e '.[test]'"
+        if _in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+class ConsoleLog:
+    """What the pages said on the console: errors, warnings, uncaught exceptions."""
+
+    def __init__(self) -> None:
+        self.entries: list[str] = []
+
+    def watch(self, page: Page) -> None:
+        page.on("console", self._on_console)
+        page.on("pageerror", lambda error: self.entries.append(f"pageerror: {error}"))
+
+    def _on_console(self, message: ConsoleMessage) -> None:
+        if message.type in {"error", "warning"}:
+            self.entries.append(f"{message.type}: {message.text} ({message.location.get('url')})")
+
+    def problems(self, *, allow: tuple[str, ...] = ()) -> list[str]:
+        """Entries not matching `allow`; the browser's own favicon probe is never a problem."""
+        allow = (*allow, "/favicon.ico)")
+        return [entry for entry in self.entries if not any(text in entry for text in allow)]
+
+
+@pytest.fixture
+def console() -> ConsoleLog:
+    return ConsoleLog()
+
+
+@pytest.fixture
+def new_page(browser: Browser, console: ConsoleLog) -> Iterator[Callable[..., Page]]:
+    """Open a page in a fresh context (own cookies): one per person in the test."""
+    contexts: list[BrowserContext] = []
+
+    def factory(viewport: tuple[int, int] = (1024, 768)) -> Page:
+        context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+        context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+        contexts.append(context)
+        page = context.new_page()
+        console.watch(page)
+        return page
+
+    yield factory
+    for context in contexts:
+        context.close()
+    if console.entries:
+        print("\nbrowser console:\n  " + "\n  ".join(console.entries))
+
+
+@pytest.fixture
+def page(new_page: Callable[..., Page]) -> Page:
+    return new_page()
+
+
+def sign_in(page: Page, base_url: str, user: User) -> None:
+    """Sign in through the real login form, as a person would."""
+    page.goto(f"{base_url}/login")
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign in").click()
+    assert "/login" not in page.url, "sign-in failed"
+
+
+@contextmanager
+def served(app: Flask) -> Iterator[str]:
+    """`app` over real HTTP (threaded, streaming bodies) on a free port, like `live_server`."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def eager_app(app: Flask, make_app: Callable[..., Flask]) -> Flask:
+    """The test app with jobs run inline; `app` empties the tables afterwards."""
+    return make_app(VIDEOCOACH_TASKS_EAGER="1")
+
+
+@pytest.fixture
+def eager_server(eager_app: Flask) -> Iterator[str]:
+    """An upload is processed inside its last request: the clip is ready when it ends."""
+    with served(eager_app) as base_url:
+        yield base_url
+
+
+@pytest.fixture
+def queued_app(app: Flask, make_app: Callable[..., Flask]) -> Flask:
+    """No worker: jobs wait in this test's own queue folder until the test runs them."""
+    return make_app()
+
+
+@pytest.fixture
+def queued_server(queued_app: Flask) -> Iterator[str]:
+    with served(queued_app) as base_url:
+        yield base_url
+
+
+@pytest.fixture(scope="session")
+def phone_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 3 s H.264/AAC MP4 with its index at the end, as phones write it."""
+    ffmpeg = os.environ.get("FFMPEG_BINARY") or shutil.which("ffmpeg")
+    if not ffmpeg:
+        pytest.fail("ffmpeg is missing: run scripts/ensure-system-deps")
+    out = tmp_path_factory.mktemp("browser-media") / "lesson.mp4"
+    video = f"testsrc2=size=320x240:rate=30:duration={CLIP_SECONDS}"
+    audio = f"sine=duration={CLIP_SECONDS}"
+    command = [ffmpeg, "-nostdin", "-y", "-hide_banner", "-loglevel", "error"]
+    command += ["-f", "lavfi", "-i", video, "-f", "lavfi", "-i", audio]
+    command += ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p"]
+    command += ["-c:a", "aac", "-shortest", str(out)]
+    subprocess.run(command, check=True, capture_output=True)
+    return out
