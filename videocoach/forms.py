@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
 from urllib.parse import urlsplit
 
-from flask import flash
+from flask import flash, redirect
 from flask_wtf import FlaskForm
 
+from videocoach import db
 from videocoach.errors import DomainError
 
 
@@ -36,3 +40,24 @@ def safe_next(target: str | None, default: str) -> str:
     if "\\" in target:
         return default
     return target
+
+
+def flash_refusals(back: Callable[..., str]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """For button-only page actions: a refusal (403, 409, 422) becomes a message on the page
+    the person came from. Not-found stays a 404, so outsiders still learn nothing."""
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return view(*args, **kwargs)
+            except DomainError as error:
+                if error.status == 404:
+                    raise
+                db.session.rollback()
+                flash(error.message, "error")
+                return redirect(back(**kwargs))
+
+        return wrapper
+
+    return decorator

@@ -10,8 +10,7 @@ from videocoach import db
 from videocoach.clips import services
 from videocoach.clips.schemas import media_urls
 from videocoach.config import current_settings
-from videocoach.errors import DomainError
-from videocoach.forms import ActionForm
+from videocoach.forms import ActionForm, flash_refusals
 from videocoach.partnerships import services as partnerships
 
 bp = Blueprint("clips", __name__)
@@ -58,51 +57,38 @@ def clip_partnership(pid: str):  # type: ignore[no-untyped-def]
     return partnerships.get_partnership(current_user, pid)
 
 
+def _back_to_clip(cid: str) -> str:
+    return url_for("clips.clip_page", cid=cid)
+
+
 @bp.post("/clips/<cid>/retry")
 @login_required
+@flash_refusals(_back_to_clip)
 def retry(cid: str) -> ResponseReturnValue:
-    try:
-        services.retry_clip(current_user, cid)
-    except DomainError as error:
-        if error.status == 404:
-            raise
-        flash(error.message, "error")
-    else:
-        flash("Trying again. This page updates by itself.", "success")
-    return redirect(url_for("clips.clip_page", cid=cid))
+    services.retry_clip(current_user, cid)
+    flash("Trying again. This page updates by itself.", "success")
+    return redirect(_back_to_clip(cid))
 
 
 @bp.post("/clips/<cid>/visibility")
 @login_required
+@flash_refusals(_back_to_clip)
 def set_visibility(cid: str) -> ResponseReturnValue:
-    visibility = request.form.get("visibility", "")
-    try:
-        clip = services.update_clip(current_user, cid, {"visibility": visibility})
-    except DomainError as error:
-        if error.status == 404:
-            raise
-        flash(error.message, "error")
-        return redirect(url_for("clips.clip_page", cid=cid))
+    clip = services.update_clip(current_user, cid, {"visibility": request.form.get("visibility")})
     db.session.commit()
     if clip.visibility == "shared":
         flash("Shared with your partnership.", "success")
     else:
         flash("Only you can see this clip now.", "success")
-    return redirect(url_for("clips.clip_page", cid=cid))
+    return redirect(_back_to_clip(cid))
 
 
 @bp.post("/clips/<cid>/delete")
 @login_required
+@flash_refusals(_back_to_clip)
 def delete(cid: str) -> ResponseReturnValue:
-    clip = services.get_clip(current_user, cid)
-    pid = clip.partnership_id
-    try:
-        services.delete_clip(current_user, cid)
-    except DomainError as error:
-        if error.status == 404:
-            raise
-        flash(error.message, "error")
-        return redirect(url_for("clips.clip_page", cid=cid))
+    pid = services.get_clip(current_user, cid).partnership_id
+    services.delete_clip(current_user, cid)
     db.session.commit()
     flash("Clip deleted, with every file made from it.", "success")
     return redirect(url_for("clips.list_page", pid=pid))

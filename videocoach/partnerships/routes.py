@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 
 from videocoach import db
 from videocoach.errors import DomainError
-from videocoach.forms import ActionForm, show_errors
+from videocoach.forms import ActionForm, flash_refusals, show_errors
 from videocoach.partnerships import goals, services
 from videocoach.partnerships.forms import GoalForm, InviteForm, PartnershipForm
 from videocoach.partnerships.models import GoalStatus
@@ -104,17 +104,16 @@ def cancel_invitation(pid: str, iid: str) -> ResponseReturnValue:
     return redirect(url_for("partnerships.detail", pid=pid) + "#members")
 
 
+def _back_to_partnership(pid: str, **_ids: str) -> str:
+    return url_for("partnerships.detail", pid=pid)
+
+
 @bp.post("/partnerships/<pid>/members/<uid>/remove")
 @login_required
+@flash_refusals(_back_to_partnership)
 def remove_member(pid: str, uid: str) -> ResponseReturnValue:
     leaving = uid == current_user.id
-    try:
-        services.remove_member(current_user, pid, uid)
-    except DomainError as error:
-        if error.status == 404:
-            raise
-        flash(error.message, "error")
-        return redirect(url_for("partnerships.detail", pid=pid))
+    services.remove_member(current_user, pid, uid)
     db.session.commit()
     if leaving:
         flash("You left the partnership.", "success")
