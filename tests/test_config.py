@@ -98,3 +98,21 @@ def test_non_numeric_limits_are_explained(tmp_path):
         Settings.from_env(
             {"VIDEOCOACH_DATA_DIR": str(tmp_path), "VIDEOCOACH_MAX_UPLOAD_BYTES": "10GB"}
         )
+
+
+def test_production_refuses_inline_jobs(tmp_path):
+    with pytest.raises(ConfigError, match="VIDEOCOACH_TASKS_EAGER"):
+        Settings.from_env(
+            {
+                "VIDEOCOACH_DATA_DIR": str(tmp_path),
+                "VIDEOCOACH_ENV": "production",
+                "VIDEOCOACH_TASKS_EAGER": "1",
+            }
+        )
+
+
+def test_a_bad_storage_url_is_a_configuration_error(tmp_path):
+    from videocoach import create_app
+
+    with pytest.raises(ConfigError, match="VIDEOCOACH_STORAGE"):
+        create_app({"VIDEOCOACH_DATA_DIR": str(tmp_path), "VIDEOCOACH_STORAGE": "ftp://x"})

@@ -7,10 +7,11 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from flask import Flask, Response
+from flask import Flask, Response, current_app
 
 from videocoach import db
 from videocoach.config import Settings
+from videocoach.errors import ConfigError
 from videocoach.extensions import limiter
 from videocoach.storage import open_storage
 from workers.celery_app import init_celery
@@ -59,9 +60,12 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
 
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     db.init_app(app, settings.database_url)
-    app.extensions["videocoach.storage"] = open_storage(
-        settings.storage_url, endpoint_url=settings.s3_endpoint_url
-    )
+    try:
+        storage = open_storage(settings.storage_url, endpoint_url=settings.s3_endpoint_url)
+    except ValueError as error:
+        raise ConfigError([str(error)]) from None
+    app.extensions["videocoach.storage"] = storage
+    app.config["CSP"] = content_security_policy(storage.media_origin())
     init_celery(app, settings)
     register_extensions(app)
     register_blueprints(app)
@@ -94,23 +98,26 @@ def register_blueprints(app: Flask) -> None:
     init_api(app)
 
 
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "img-src 'self' data: blob:",
-        "media-src 'self' blob:",
-        "style-src 'self'",
-        "script-src 'self'",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
-)
+def content_security_policy(media_origin: str | None) -> str:
+    """Scripts and styles from us only; media also from the storage's presigned host."""
+    media = f"'self' blob: {media_origin}" if media_origin else "'self' blob:"
+    return "; ".join(
+        [
+            "default-src 'self'",
+            f"img-src {media} data:",
+            f"media-src {media}",
+            "style-src 'self'",
+            "script-src 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
 
 
 def add_security_headers(response: Response) -> Response:
-    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("Content-Security-Policy", current_app.config["CSP"])
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     # Invitation tokens travel in URLs; never hand them to another site in a Referer.

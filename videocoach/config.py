@@ -165,6 +165,11 @@ class Settings:
             )
         if self.debug:
             problems.append("VIDEOCOACH_DEBUG must be off in production.")
+        if self.tasks_eager:
+            problems.append(
+                "VIDEOCOACH_TASKS_EAGER must be off in production: it would run the whole "
+                "media pipeline inside the upload request."
+            )
         if self.public_url and not self.public_url.startswith("https://"):
             problems.append("VIDEOCOACH_PUBLIC_URL must start with https:// in production.")
         if problems:

@@ -156,12 +156,21 @@ def heartbeat(clip_id: str, token: str) -> Iterator[None]:
         thread.join(timeout=5)
 
 
-def process_clip(clip_id: str) -> None:
-    """Run every step that is not done yet. Raises TransientError to ask for a retry."""
+def process_clip(clip_id: str) -> bool:
+    """Run every step that is not done yet. Raises TransientError to ask for a retry.
+
+    Returns False when another job holds the clip with a fresh heartbeat: ask again once
+    that heartbeat could have gone stale (a worker restarted right after a crash must not
+    give up on the clip the crash interrupted).
+    """
     token = claim(clip_id)
     if token is None:
-        log.info("clip %s is finished, gone, or held by a live job; nothing to do", clip_id)
-        return
+        status = db.session.scalar(select(Clip.status).where(Clip.id == clip_id))
+        if status in (ClipStatus.QUEUED.value, ClipStatus.PROCESSING.value):
+            log.info("clip %s is held by another job; will look again", clip_id)
+            return False
+        log.info("clip %s is finished or gone; nothing to do", clip_id)
+        return True
     settings = current_settings()
     work_root = settings.data_dir / "work"
     work_root.mkdir(parents=True, exist_ok=True)
@@ -183,6 +192,7 @@ def process_clip(clip_id: str) -> None:
     except Exception:
         log.exception("unexpected failure on clip %s", clip_id)
         fail(clip_id, token, UNEXPECTED)
+    return True
 
 
 def fail(clip_id: str, token: str | None, sentence: str) -> None:

@@ -15,17 +15,22 @@ from workers.celery_app import PROCESS_CLIP
 
 log = logging.getLogger(__name__)
 MAX_RETRIES = 5
+# While another job holds a clip, look again after its heartbeat could have gone stale.
+LOOK_AGAIN_S = int(pipeline.STALE_AFTER.total_seconds()) + 10
+LOOK_AGAIN_TIMES = 200
 
 
 @shared_task(name=PROCESS_CLIP, bind=True, max_retries=MAX_RETRIES)
 def process_clip(self, clip_id: str) -> None:  # type: ignore[no-untyped-def]
     try:
-        pipeline.process_clip(clip_id)
+        done = pipeline.process_clip(clip_id)
     except pipeline.TransientError as error:
         if self.request.retries >= MAX_RETRIES:
             pipeline.fail(clip_id, None, pipeline.UNEXPECTED)
             return
         raise self.retry(exc=error, countdown=min(300, 5 * 2**self.request.retries)) from error
+    if not done and not self.request.is_eager:
+        raise self.retry(countdown=LOOK_AGAIN_S, max_retries=LOOK_AGAIN_TIMES)
 
 
 def requeue_unfinished_clips() -> int:

@@ -122,7 +122,7 @@ def test_worker_start_requeues_a_clip_a_crash_left_processing(
 
 def test_a_live_job_is_not_taken_over(app, make_user, media_samples):
     """A fresh heartbeat from another job means hands off; a stale one may be taken over."""
-    from workers.pipeline import claim
+    from workers.pipeline import claim, process_clip
 
     studio = make_studio(app, make_user)
     clip_id = studio.upload(media_samples["no_audio.mp4"]).json["clip"]["id"]
@@ -131,6 +131,7 @@ def test_a_live_job_is_not_taken_over(app, make_user, media_samples):
         clip.status, clip.job_token, clip.heartbeat_at = "processing", "other", utcnow()
         db.session.commit()
         assert claim(clip_id) is None
+        assert process_clip(clip_id) is False  # "held: look again later", not "done"
         clip = db.session.get(Clip, clip_id)
         clip.heartbeat_at = utcnow() - timedelta(minutes=5)
         db.session.commit()

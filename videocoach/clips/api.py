@@ -25,6 +25,8 @@ blp = Blueprint("clips_api", __name__, url_prefix=API_PREFIX, description="Clips
 
 MULTIPART_OVERHEAD = 1024 * 1024  # room for the form's other fields and boundaries
 PRESIGNED_TTL_S = 300
+# A player keeps using the URL it was redirected to while the lesson plays and seeks.
+PRESIGNED_VIDEO_TTL_S = 3 * 3600
 SERVED_THROUGH_APP = {AssetKind.STORYBOARD_VTT.value, AssetKind.WAVEFORM.value}
 
 
@@ -149,7 +151,7 @@ def media(cid: str, name: str) -> Response:
         download = "original" if asset.kind == AssetKind.ORIGINAL.value else None
         url = storage.presigned_url(
             asset.key,
-            expires_s=PRESIGNED_TTL_S,
+            expires_s=PRESIGNED_VIDEO_TTL_S if name == services.VIDEO_NAME else PRESIGNED_TTL_S,
             content_type=asset.content_type,
             download_name=download,
         )

@@ -182,6 +182,10 @@ class Storage(ABC):
         """A short-lived URL the browser can GET directly, or None when the app must serve
         the bytes itself (local backend)."""
 
+    def media_origin(self) -> str | None:
+        """Where browsers fetch presigned media from (for the Content-Security-Policy)."""
+        return None
+
     @abstractmethod
     def check(self) -> None:
         """Readiness probe: raise StorageError if the backend cannot be used."""

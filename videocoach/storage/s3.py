@@ -15,7 +15,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import boto3
 from boto3.exceptions import S3UploadFailedError
@@ -298,6 +298,10 @@ class S3Storage(Storage):
             params["ResponseContentDisposition"] = attachment_disposition(download_name)
         # Signing is local: no request is made here.
         return self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_s)
+
+    def media_origin(self) -> str | None:
+        parts = urlsplit(self.presigned_url("origin-probe") or "")
+        return f"{parts.scheme}://{parts.netloc}"
 
     def check(self) -> None:
         try:
