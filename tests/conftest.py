@@ -12,7 +12,9 @@ import os
 import re
 import secrets
 import socket
+import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from html import unescape
 from pathlib import Path
 from typing import Any
@@ -253,11 +255,9 @@ def error_next_to(html: str, name: str) -> str:
     raise AssertionError(f"no field named {name!r} on the page")
 
 
-@pytest.fixture
-def live_server(app: Flask) -> Iterator[str]:
-    """The test app served over real HTTP (threaded, streaming bodies) on a free port."""
-    import threading
-
+@contextmanager
+def serving(app: Flask) -> Iterator[str]:
+    """`app` over real HTTP (threaded, streaming bodies) on a free port."""
     from werkzeug.serving import make_server
 
     server = make_server("127.0.0.1", 0, app, threaded=True)
@@ -268,6 +268,13 @@ def live_server(app: Flask) -> Iterator[str]:
     finally:
         server.shutdown()
         thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[str]:
+    """The test app served over real HTTP."""
+    with serving(app) as url:
+        yield url
 
 
 def free_port() -> int:

@@ -11,16 +11,14 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 from flask import Flask
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, serving
 from videocoach.accounts.models import User
 
 if TYPE_CHECKING:
@@ -129,21 +127,6 @@ def sign_in(page: Page, base_url: str, user: User) -> None:
     assert "/login" not in page.url, "sign-in failed"
 
 
-@contextmanager
-def served(app: Flask) -> Iterator[str]:
-    """`app` over real HTTP (threaded, streaming bodies) on a free port, like `live_server`."""
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-
-
 @pytest.fixture
 def eager_app(app: Flask, make_app: Callable[..., Flask]) -> Flask:
     """The test app with jobs run inline; `app` empties the tables afterwards."""
@@ -153,7 +136,7 @@ def eager_app(app: Flask, make_app: Callable[..., Flask]) -> Flask:
 @pytest.fixture
 def eager_server(eager_app: Flask) -> Iterator[str]:
     """An upload is processed inside its last request: the clip is ready when it ends."""
-    with served(eager_app) as base_url:
+    with serving(eager_app) as base_url:
         yield base_url
 
 
@@ -165,7 +148,7 @@ def queued_app(app: Flask, make_app: Callable[..., Flask]) -> Flask:
 
 @pytest.fixture
 def queued_server(queued_app: Flask) -> Iterator[str]:
-    with served(queued_app) as base_url:
+    with serving(queued_app) as base_url:
         yield base_url
 
 

@@ -28,9 +28,7 @@ def s3_studio(make_app, make_user, s3_endpoint):
 
 
 def bucket_keys(endpoint: str, prefix: str) -> list[str]:
-    listed = boto3.client("s3", endpoint_url=endpoint).list_objects_v2(
-        Bucket=BUCKET, Prefix=prefix
-    )
+    listed = boto3.client("s3", endpoint_url=endpoint).list_objects_v2(Bucket=BUCKET, Prefix=prefix)
     return [item["Key"] for item in listed.get("Contents", [])]
 
 

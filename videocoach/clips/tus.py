@@ -109,6 +109,7 @@ def create() -> Response:
 @login_required
 def upload(uid: str) -> Response:
     """How many bytes the server has: resume from Upload-Offset."""
+    _require_tus_version()
     found = uploads.get_upload(api_user(), uid)
     response = Response(status=200)
     response.headers.update(_upload_headers(found))

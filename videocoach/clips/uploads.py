@@ -27,7 +27,8 @@ from videocoach.db import utcnow
 from videocoach.errors import Conflict, DomainError, Invalid, NotFound
 
 log = logging.getLogger(__name__)
-CHUNK = 1024 * 1024
+# Small reads: a connection that is reset mid-read loses at most this much.
+CHUNK = 256 * 1024
 
 
 class TooLarge(DomainError):
@@ -70,6 +71,8 @@ def create_upload(user: User, length: int, metadata: dict[str, str]) -> Upload:
     settings = current_settings()
     if length > settings.max_upload_bytes:
         raise TooLarge(_too_large_message(settings.max_upload_bytes))
+    if length == 0:
+        raise Invalid("This file is empty. Choose the video file again.", code="empty_upload")
     partnership_id = metadata.get("partnership_id", "")
     if not partnership_id:
         raise Invalid(
@@ -125,12 +128,13 @@ def append(upload: Upload, offset: int, body: BinaryIO) -> Clip | None:
 
     Whatever arrives before a dropped connection is kept, so the client resumes there.
     """
-    if offset != upload.offset:
-        raise Conflict(
-            f"Upload-Offset {offset} does not match the server's offset {upload.offset}.",
-            code="offset_mismatch",
-        )
     with exclusive(upload) as handle:
+        db.session.refresh(upload)  # the offset as the previous writer left it
+        if offset != upload.offset:
+            raise Conflict(
+                f"Upload-Offset {offset} does not match the server's offset {upload.offset}.",
+                code="offset_mismatch",
+            )
         handle.seek(offset)
         written = 0
         try:
