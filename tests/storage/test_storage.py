@@ -383,3 +383,14 @@ def test_open_storage_understands_s3_urls():
 def test_open_storage_rejects_other_urls_naming_the_setting(url: str):
     with pytest.raises(ValueError, match="VIDEOCOACH_STORAGE"):
         open_storage(url)
+
+
+def test_media_origin_needs_no_credentials(monkeypatch, tmp_path):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    storage = S3Storage(BUCKET, endpoint_url="https://minio.school.example:9000")
+    assert storage.media_origin() == "https://minio.school.example:9000"
+    assert S3Storage(BUCKET).media_origin() == "https://*.amazonaws.com"

@@ -300,7 +300,13 @@ class S3Storage(Storage):
         return self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_s)
 
     def media_origin(self) -> str | None:
-        parts = urlsplit(self.presigned_url("origin-probe") or "")
+        try:
+            parts = urlsplit(self.presigned_url("origin-probe") or "")
+        except BotoCoreError:  # no credentials yet: the configured endpoint, or AWS's hosts
+            if self.endpoint_url:
+                parts = urlsplit(self.endpoint_url)
+            else:
+                return "https://*.amazonaws.com"
         return f"{parts.scheme}://{parts.netloc}"
 
     def check(self) -> None:
