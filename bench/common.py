@@ -35,9 +35,9 @@ def median(values: list[float]) -> float:
 
 
 @contextmanager
-def instance(**env: str) -> Iterator[dict[str, str]]:
+def instance(dir: str | None = None, **env: str) -> Iterator[dict[str, str]]:
     """A fresh data directory (SQLite, local files) and the environment to reach it."""
-    with tempfile.TemporaryDirectory(prefix="vc-bench-") as data:
+    with tempfile.TemporaryDirectory(prefix="vc-bench-", dir=dir) as data:
         yield {
             **os.environ,
             "VIDEOCOACH_DATA_DIR": data,

@@ -2,10 +2,13 @@
 
     python bench/upload_bench.py [--gigabytes 2]
 
-Serves the embedded default (`videocoach serve --no-worker`: gunicorn, one process), then
-uploads the same file with curl both ways a browser or script would: tus (one PATCH) and
-multipart. The reference is `cp` of the same file on the same disk, timed in the same run.
-Memory is the gunicorn worker's resident set, sampled every 20 ms, minus its size before.
+Serves the embedded default (`videocoach serve --no-worker`: one process), then uploads
+the same file with curl both ways a browser or script would: tus (one PATCH) and multipart.
+The reference is `cp` of the same file on the same disk, timed in the same run, interleaved.
+Each operation starts after `sync` and is timed twice: until it returns (bytes in the page
+cache: noisy, the kernel's writeback decides) and until a following `sync` returns (bytes
+on disk: what both really cost). Memory is the server's resident set, sampled every 20 ms,
+minus its size before the upload.
 """
 
 from __future__ import annotations
@@ -43,14 +46,6 @@ def rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     return 0
-
-
-def children(pid: int) -> list[int]:
-    found = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        text = (task / "children").read_text().split()
-        found += [int(child) for child in text]
-    return found
 
 
 class PeakSampler(threading.Thread):
@@ -171,7 +166,7 @@ def main() -> None:
 
     with (
         tempfile.TemporaryDirectory(prefix="vc-bench-upload-", dir="/var/tmp") as tmp,
-        instance() as env,
+        instance(dir="/var/tmp") as env,
     ):
         big = Path(tmp) / "big.mp4"
         with big.open("wb") as handle:
@@ -194,36 +189,57 @@ def main() -> None:
             pid = api(base, "/api/v1/partnerships", {"name": "Bench", "role": "teacher"}, token)[
                 "partnership"
             ]["id"]
-            worker_pid = children(server.pid)[0]
+            server_pid = server.pid
             media = Path(env["VIDEOCOACH_DATA_DIR"])
-            results: dict[str, list[float]] = {"cp": [], "tus": [], "multipart": []}
+            results: dict[str, list[float]] = {}
+            durable: dict[str, list[float]] = {}
             growth: dict[str, int] = {"tus": 0, "multipart": 0}
+            copy = Path(tmp) / "copy.mp4"
+
+            def cp(*_args: object) -> float:
+                return timed(["cp", str(big), str(copy)])
+
+            def dd(*_args: object) -> float:  # a copy through user space, 1 MiB at a time
+                return timed(["dd", f"if={big}", f"of={copy}", "bs=1M", "status=none"])
+
             for _ in range(options.runs):
-                copy = Path(tmp) / "copy.mp4"
-                results["cp"].append(timed(["cp", str(big), str(copy)]))
-                copy.unlink()
-                for name, upload in (("tus", tus_upload), ("multipart", multipart_upload)):
-                    baseline = rss_kib(worker_pid)
-                    sampler = PeakSampler(worker_pid)
+                for name, operation in (
+                    ("cp", cp),
+                    ("dd", dd),
+                    ("tus", tus_upload),
+                    ("multipart", multipart_upload),
+                ):
+                    subprocess.run(["sync"], check=True)
+                    baseline = rss_kib(server_pid)
+                    sampler = PeakSampler(server_pid)
                     sampler.start()
-                    results[name].append(upload(base, token, pid, big))
+                    took = operation(base, token, pid, big)
+                    flushed = took + timed(["sync"])
                     sampler.running = False
                     sampler.join()
-                    growth[name] = max(growth[name], sampler.peak - baseline)
+                    results.setdefault(name, []).append(took)
+                    durable.setdefault(name, []).append(flushed)
+                    if name in growth:
+                        growth[name] = max(growth[name], sampler.peak - baseline)
+                    copy.unlink(missing_ok=True)
                     for stored in (media / "media" / "clips").rglob("original"):
                         stored.unlink()  # keep the disk from filling across runs
-    copy_s = median(results["cp"])
-    print(
-        f"file: {size / 1024**3:.2f} GiB; cp median {copy_s:.2f} s "
-        f"({size / copy_s / MiB:.0f} MiB/s)"
-    )
-    for name in ("tus", "multipart"):
-        took = median(results[name])
-        print(
-            f"{name:9s}: median {took:.2f} s ({size / took / MiB:.0f} MiB/s) -> "
-            f"throughput ratio {copy_s / took:.2f} x cp (target >= 0.5); "
-            f"peak RSS growth {growth[name] / 1024:.1f} MiB (target <= 64)"
+    print(f"file: {size / 1024**3:.2f} GiB, {options.runs} interleaved runs, medians")
+    for name in ("cp", "dd", "tus", "multipart"):
+        cached, on_disk = median(results[name]), median(durable[name])
+        line = (
+            f"{name:9s}: {cached:6.2f} s to return ({size / cached / MiB:5.0f} MiB/s), "
+            f"{on_disk:6.2f} s to disk ({size / on_disk / MiB:5.0f} MiB/s)"
         )
+        if name in growth:
+            line += (
+                f"\n           vs cp: {median(results['cp']) / cached:.2f} x returned, "
+                f"{median(durable['cp']) / on_disk:.2f} x on disk; "
+                f"vs dd: {median(results['dd']) / cached:.2f} x returned, "
+                f"{median(durable['dd']) / on_disk:.2f} x on disk (target >= 0.5); "
+                f"peak RSS growth {growth[name] / 1024:.1f} MiB (target <= 64)"
+            )
+        print(line)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from videocoach.db import utcnow
 from videocoach.errors import Conflict, DomainError, Invalid, NotFound
 
 log = logging.getLogger(__name__)
-# Small reads: a connection that is reset mid-read loses at most this much.
+# A connection reset mid-read loses at most this much; large enough to keep uploads fast.
 CHUNK = 256 * 1024
 
 
