@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# Two processes by default (this machine has two cores); PYTEST_ARGS="-n 0 ..." for one.
+PYTEST_ARGS ?= -n 2
 # Browser tests use Debian's /usr/bin/chromium (scripts/ensure-system-deps --test installs it).
 # The playwright pip package never downloads a browser by itself (only `playwright install`
 # does); this makes sure nothing it pulls in tries to either.

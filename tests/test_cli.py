@@ -138,3 +138,14 @@ def test_serve_runs_the_embedded_worker_that_processes_uploads(tmp_path, media_s
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_worker_says_plainly_when_ffmpeg_is_missing(tmp_path):
+    env = cli_env(tmp_path, FFMPEG_BINARY="/nonexistent/ffmpeg")
+    result = subprocess.run(
+        [*VIDEOCOACH, "worker"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2
+    assert "/nonexistent/ffmpeg was not found (FFMPEG_BINARY=/nonexistent/ffmpeg)" in result.stderr
+    assert "apt-get install ffmpeg" in result.stderr
+    assert "Traceback" not in result.stderr
