@@ -310,3 +310,17 @@ def media_samples(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     from tests.media.samples import make_media_samples
 
     return make_media_samples(tmp_path_factory.mktemp("media-samples"))
+
+
+@pytest.fixture
+def eager_app(app: Flask, make_app) -> Flask:
+    """An app whose background jobs run inline, inside the request that queues them
+    (`app` empties the tables afterwards)."""
+    return make_app(VIDEOCOACH_TASKS_EAGER="1")
+
+
+@pytest.fixture
+def studio(eager_app: Flask, make_user):
+    from tests.studio import make_studio
+
+    return make_studio(eager_app, make_user)

@@ -24,6 +24,7 @@ from videocoach.accounts.models import User
 from videocoach.clips import services as clip_services
 from videocoach.clips.models import Clip, ClipAsset, Upload
 from videocoach.clips.uploads import staged_path
+from videocoach.comments.models import Comment
 from videocoach.db import utcnow
 from videocoach.partnerships import goals, services
 from videocoach.partnerships.models import Membership
@@ -84,6 +85,10 @@ def _content(w: World) -> dict[str, str]:
     return {"pid": w.pid, "gid": w.gid, "iid": w.iid, "cid": w.extras["clip"]}
 
 
+def _comment(w: World) -> dict[str, str]:
+    return {"comment_id": w.extras["comment"]}
+
+
 def _failed_clip(w: World) -> dict[str, str]:
     return {"cid": w.extras["failed_clip"]}
 
@@ -113,7 +118,7 @@ def _tus(offset: int | None = None) -> Callable[[World, str], dict[str, str]]:
 
 
 def uploader_only(ok: int) -> dict[str, int]:
-    """Members see the clip; only its uploader (the teacher here) may change it."""
+    """Members see it; only its uploader or author (the teacher here) may change it."""
     return {**members(ok), "coach": 403}
 
 
@@ -245,6 +250,15 @@ MATRIX: dict[str, Case] = {
     f"DELETE {API}/clips/<cid>": Case(uploader_only(204), _content),
     f"POST {API}/clips/<cid>/retry": Case(uploader_only(202), _failed_clip),
     f"GET {API}/clips/<cid>/media/<path:name>": Case(members(200), _media),
+    # API: comments (their author alone may change one)
+    f"GET {API}/clips/<cid>/comments": Case(members(200), _content),
+    f"POST {API}/clips/<cid>/comments": Case(
+        members(201), _content, body=lambda w, a: {"body": "Nice", "t_start": 0.5}
+    ),
+    f"PATCH {API}/comments/<comment_id>": Case(
+        uploader_only(200), _comment, body=lambda w, a: {"resolved": True}
+    ),
+    f"DELETE {API}/comments/<comment_id>": Case(uploader_only(204), _comment),
     # API: resumable uploads (tus)
     f"POST {API}/uploads": Case(members(201), headers=_tus()),
     f"HEAD {API}/uploads/<uid>": Case(own_upload(200), _upload, headers=_tus(0)),
@@ -347,7 +361,15 @@ def add_clips(world: World, teacher: User) -> None:
     db.session.add(upload)
     db.session.flush()
     staged_path(upload.id).touch()
-    world.extras |= {"clip": shared.id, "failed_clip": failed.id, "upload": upload.id}
+    comment = Comment(clip_id=shared.id, author_id=teacher.id, t_start_ms=1000, body="Look here")
+    db.session.add(comment)
+    db.session.flush()
+    world.extras |= {
+        "clip": shared.id,
+        "failed_clip": failed.id,
+        "upload": upload.id,
+        "comment": comment.id,
+    }
 
 
 def fill(rule: str, params: dict[str, str]) -> str:

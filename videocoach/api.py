@@ -52,10 +52,12 @@ def init_api(app: Flask) -> VideocoachApi:
     from videocoach.accounts.api import blp as accounts_api
     from videocoach.clips.api import blp as clips_api
     from videocoach.clips.tus import blp as tus_api
+    from videocoach.comments.api import blp as comments_api
     from videocoach.partnerships.api import blp as partnerships_api
 
     api.register_blueprint(accounts_api)
     api.register_blueprint(partnerships_api)
     api.register_blueprint(clips_api)
     api.register_blueprint(tus_api)
+    api.register_blueprint(comments_api)
     return api

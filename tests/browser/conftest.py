@@ -128,12 +128,6 @@ def sign_in(page: Page, base_url: str, user: User) -> None:
 
 
 @pytest.fixture
-def eager_app(app: Flask, make_app: Callable[..., Flask]) -> Flask:
-    """The test app with jobs run inline; `app` empties the tables afterwards."""
-    return make_app(VIDEOCOACH_TASKS_EAGER="1")
-
-
-@pytest.fixture
 def eager_server(eager_app: Flask) -> Iterator[str]:
     """An upload is processed inside its last request: the clip is ready when it ends."""
     with serving(eager_app) as base_url:

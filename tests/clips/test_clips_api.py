@@ -141,7 +141,7 @@ def test_outsider_upload_is_refused_before_anything_is_stored(studio, media_samp
 
 
 def test_upload_over_the_size_limit_is_413_and_leaves_nothing(make_app, make_user):
-    from tests.clips.conftest import make_studio
+    from tests.studio import make_studio
 
     studio = make_studio(make_app(VIDEOCOACH_MAX_UPLOAD_BYTES="100000"), make_user)
     data_dir = studio.app.extensions["videocoach.settings"].data_dir

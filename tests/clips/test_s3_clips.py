@@ -9,8 +9,8 @@ import urllib.request
 import boto3
 import pytest
 
-from tests.clips.conftest import make_studio
 from tests.conftest import BUCKET
+from tests.studio import make_studio
 
 
 @pytest.fixture

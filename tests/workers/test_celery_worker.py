@@ -15,8 +15,8 @@ from datetime import timedelta
 import pytest
 import redis
 
-from tests.clips.conftest import make_studio
 from tests.conftest import app_config
+from tests.studio import make_studio
 from videocoach import create_app, db
 from videocoach.clips.models import Clip
 from videocoach.db import utcnow

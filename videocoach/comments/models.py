@@ -8,6 +8,7 @@ from enum import StrEnum
 from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from videocoach.accounts.models import User
 from videocoach.db import ID_LENGTH, Base, CreatedMixin, IdMixin, UTCDateTime
 from videocoach.partnerships.models import Goal
 
@@ -60,3 +61,4 @@ class Comment(IdMixin, CreatedMixin, Base):
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
     goals: Mapped[list[Goal]] = relationship(secondary=comment_goals)
+    author: Mapped[User] = relationship()

@@ -1,4 +1,4 @@
-"""Clip fixtures: an app whose jobs run inline, and a teacher + coach partnership."""
+"""A teacher + coach partnership with tokens, on an app: the world most media tests need."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -67,13 +66,3 @@ def make_studio(app: Flask, make_user) -> Studio:
         db.session.commit()
         pid = partnership.id
     return Studio(app=app, pid=pid, teacher_id=teacher.id, coach_id=coach.id, tokens=tokens)
-
-
-@pytest.fixture
-def eager_app(make_app) -> Flask:
-    return make_app(VIDEOCOACH_TASKS_EAGER="1")
-
-
-@pytest.fixture
-def studio(eager_app: Flask, make_user) -> Studio:
-    return make_studio(eager_app, make_user)

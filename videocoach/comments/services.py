@@ -1,0 +1,211 @@
+"""Timestamped comments on clips, tied to goals. No HTTP here.
+
+Times arrive in seconds and are stored as integer milliseconds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from videocoach import access, db
+from videocoach.accounts.models import User
+from videocoach.clips.models import Clip
+from videocoach.comments.formatting import BODY_MAX, clean_body
+from videocoach.comments.models import Comment, CommentKind, comment_goals
+from videocoach.db import utcnow
+from videocoach.errors import Forbidden, Invalid
+from videocoach.partnerships.models import Goal
+
+KINDS = [kind.value for kind in CommentKind]
+
+
+def _seconds_to_ms(value: Any, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise Invalid(f"{field} must be a number of seconds.", fields={field: "Not a number."})
+    if value < 0:
+        raise Invalid(f"{field} cannot be negative.", fields={field: "Cannot be negative."})
+    return round(value * 1000)
+
+
+def _check_times(clip: Clip, start_ms: int, end_ms: int | None) -> None:
+    duration = clip.duration_ms
+    if duration is not None and start_ms > duration:
+        raise Invalid(
+            "That moment is past the end of the clip.",
+            fields={"t_start": f"Must be at most {duration / 1000:g} s."},
+        )
+    if end_ms is not None:
+        if end_ms <= start_ms:
+            raise Invalid(
+                "A range must end after it starts.", fields={"t_end": "Must be after t_start."}
+            )
+        if duration is not None and end_ms > duration:
+            raise Invalid(
+                "That range runs past the end of the clip.",
+                fields={"t_end": f"Must be at most {duration / 1000:g} s."},
+            )
+
+
+def _body(raw: Any) -> str:
+    if not isinstance(raw, str):
+        raise Invalid("Write something.", fields={"body": "Required."})
+    body = clean_body(raw)
+    if not body:
+        raise Invalid("Write something.", fields={"body": "Cannot be empty."})
+    if len(body) > BODY_MAX:
+        raise Invalid(f"Use at most {BODY_MAX} characters.", fields={"body": "Too long."})
+    return body
+
+
+def _kind(raw: Any) -> str:
+    try:
+        return CommentKind(raw or CommentKind.NOTE.value).value
+    except ValueError:
+        raise Invalid(
+            "Kind must be strength, question, suggestion or note.",
+            fields={"kind": f"One of: {', '.join(KINDS)}."},
+        ) from None
+
+
+def _goals(clip: Clip, goal_ids: Any) -> list[Goal]:
+    if goal_ids is None:
+        return []
+    if not isinstance(goal_ids, list) or not all(isinstance(g, str) for g in goal_ids):
+        raise Invalid("goal_ids must be a list of goal ids.", fields={"goal_ids": "Not a list."})
+    wanted = set(goal_ids)
+    found = db.session.scalars(
+        select(Goal).where(Goal.id.in_(wanted), Goal.partnership_id == clip.partnership_id)
+    ).all()
+    if len(found) != len(wanted):
+        raise Invalid(
+            "Every goal must belong to this clip's partnership.",
+            fields={"goal_ids": "Unknown goal for this partnership."},
+        )
+    return sorted(found, key=lambda goal: goal_ids.index(goal.id))
+
+
+def _comment_query(user: User):  # type: ignore[no-untyped-def]
+    return access.visible_comments(user).options(
+        selectinload(Comment.goals), selectinload(Comment.author)
+    )
+
+
+def list_comments(
+    user: User,
+    clip_id: str,
+    *,
+    goal_id: str | None = None,
+    kind: str | None = None,
+    author_id: str | None = None,
+) -> Sequence[Comment]:
+    """Visible comments of a clip in time order (replies right after their parent's time)."""
+    clip = access.get_clip(user, clip_id)
+    query = _comment_query(user).where(Comment.clip_id == clip.id)
+    if goal_id:
+        query = query.where(
+            Comment.id.in_(
+                select(comment_goals.c.comment_id).where(comment_goals.c.goal_id == goal_id)
+            )
+        )
+    if kind:
+        query = query.where(Comment.kind == _kind(kind))
+    if author_id:
+        query = query.where(Comment.author_id == author_id)
+    return db.session.scalars(query.order_by(Comment.t_start_ms, Comment.created_at)).all()
+
+
+def create_comment(user: User, clip_id: str, values: dict[str, Any]) -> Comment:
+    clip = access.get_clip(user, clip_id)
+    parent = None
+    if values.get("parent_id"):
+        parent = db.session.scalars(
+            access.visible_comments(user).where(
+                Comment.id == values["parent_id"], Comment.clip_id == clip.id
+            )
+        ).first()
+        if parent is None:
+            raise Invalid("Reply to a comment on this clip.", fields={"parent_id": "Not found."})
+        if parent.parent_id is not None:
+            raise Invalid(
+                "Replies go one level deep: reply to the first comment of the thread.",
+                fields={"parent_id": "That comment is itself a reply."},
+            )
+    if values.get("t_start") is None and parent is not None:
+        start_ms, end_ms = parent.t_start_ms, parent.t_end_ms
+    else:
+        if values.get("t_start") is None:
+            raise Invalid("Say when in the clip.", fields={"t_start": "Required."})
+        start_ms = _seconds_to_ms(values["t_start"], "t_start")
+        end_ms = None if values.get("t_end") is None else _seconds_to_ms(values["t_end"], "t_end")
+    _check_times(clip, start_ms, end_ms)
+    private = values.get("private", False)
+    if not isinstance(private, bool):
+        raise Invalid("private must be true or false.", fields={"private": "Not a boolean."})
+    comment = Comment(
+        clip_id=clip.id,
+        author_id=user.id,
+        parent_id=parent.id if parent else None,
+        t_start_ms=start_ms,
+        t_end_ms=end_ms,
+        body=_body(values.get("body")),
+        kind=_kind(values.get("kind")),
+        private=private,
+        goals=_goals(clip, values.get("goal_ids")),
+    )
+    db.session.add(comment)
+    db.session.flush()
+    return comment
+
+
+def _own(user: User, comment_id: str) -> Comment:
+    comment = access.get_comment(user, comment_id)
+    if comment.author_id != user.id:
+        raise Forbidden("Only its author can change or delete a comment.")
+    return comment
+
+
+def update_comment(user: User, comment_id: str, changes: dict[str, Any]) -> Comment:
+    comment = _own(user, comment_id)
+    clip = db.session.get(Clip, comment.clip_id)
+    assert clip is not None
+    edited = False
+    if "body" in changes:
+        comment.body = _body(changes["body"])
+        edited = True
+    if "t_start" in changes or "t_end" in changes:
+        start_ms = (
+            _seconds_to_ms(changes["t_start"], "t_start")
+            if "t_start" in changes
+            else comment.t_start_ms
+        )
+        end_raw = changes.get("t_end", comment.t_end_ms / 1000 if comment.t_end_ms else None)
+        end_ms = None if end_raw is None else _seconds_to_ms(end_raw, "t_end")
+        _check_times(clip, start_ms, end_ms)
+        comment.t_start_ms, comment.t_end_ms = start_ms, end_ms
+        edited = True
+    if "kind" in changes:
+        comment.kind = _kind(changes["kind"])
+        edited = True
+    if "goal_ids" in changes:
+        comment.goals = _goals(clip, changes["goal_ids"])
+        edited = True
+    if "resolved" in changes:
+        if not isinstance(changes["resolved"], bool):
+            raise Invalid("resolved must be true or false.", fields={"resolved": "Not a boolean."})
+        comment.resolved_at = utcnow() if changes["resolved"] else None
+    if edited:
+        comment.edited_at = utcnow()
+    db.session.flush()
+    return comment
+
+
+def delete_comment(user: User, comment_id: str) -> None:
+    """Soft delete: the row stays (replies keep their place), nobody sees it any more."""
+    comment = _own(user, comment_id)
+    comment.deleted_at = utcnow()
+    db.session.flush()
