@@ -172,6 +172,7 @@ MATRIX: dict[str, Case] = {
     "POST /partnerships/<pid>/goals": Case(
         member_pages(302), _content, body=lambda w, a: {"title": "A goal"}
     ),
+    "GET /partnerships/<pid>/goals": Case(member_pages(200), _content),
     "GET /goals/<gid>/edit": Case(member_pages(200), _content),
     "POST /goals/<gid>/edit": Case(
         member_pages(302),

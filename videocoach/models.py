@@ -1,7 +1,7 @@
 """Imports every model so the metadata is complete (Alembic, tests, table cleanup)."""
 
 from videocoach.accounts.models import ApiToken, User
-from videocoach.clips.models import Clip, ClipAsset, Upload
+from videocoach.clips.models import Clip, ClipAsset, ClipView, Upload
 from videocoach.comments.models import Comment, comment_goals
 from videocoach.db import Base
 from videocoach.partnerships.models import Goal, Invitation, Membership, Partnership
@@ -11,6 +11,7 @@ __all__ = [
     "Base",
     "Clip",
     "ClipAsset",
+    "ClipView",
     "Comment",
     "Goal",
     "Invitation",

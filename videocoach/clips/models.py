@@ -127,3 +127,17 @@ class Upload(IdMixin, CreatedMixin, Base):
     clip_id: Mapped[str | None] = mapped_column(
         String(ID_LENGTH), ForeignKey("clips.id", ondelete="SET NULL"), default=None
     )
+
+
+class ClipView(Base):
+    """When a person last opened a clip: comments after it are unread for them."""
+
+    __tablename__ = "clip_views"
+
+    user_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    clip_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("clips.id", ondelete="CASCADE"), primary_key=True
+    )
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

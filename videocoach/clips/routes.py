@@ -11,7 +11,9 @@ from videocoach.clips import services
 from videocoach.clips.schemas import media_urls
 from videocoach.config import current_settings
 from videocoach.forms import ActionForm, flash_refusals
+from videocoach.partnerships import goals as goal_services
 from videocoach.partnerships import services as partnerships
+from videocoach.partnerships.home import mark_clip_seen
 
 bp = Blueprint("clips", __name__)
 
@@ -44,13 +46,25 @@ def upload_page(pid: str) -> ResponseReturnValue:
 @login_required
 def clip_page(cid: str) -> ResponseReturnValue:
     clip = services.get_clip(current_user, cid)
+    mark_clip_seen(current_user, clip)
+    db.session.commit()
     return render_template(
         "clips/clip.html",
         clip=clip,
         partnership=clip_partnership(clip.partnership_id),
         media=media_urls(clip),
+        goals=_goals_for_page(clip.partnership_id),
         action_form=ActionForm(),
     )
+
+
+def _goals_for_page(pid: str) -> list[dict[str, str]]:
+    """The partnership's goals for the review page (one query). Comments are not embedded:
+    review.js loads them from the API, so the page costs the same however many there are."""
+    return [
+        {"id": goal.id, "title": goal.title, "status": goal.status}
+        for goal in goal_services.list_goals(current_user, pid)
+    ]
 
 
 def clip_partnership(pid: str):  # type: ignore[no-untyped-def]

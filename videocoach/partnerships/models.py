@@ -50,6 +50,8 @@ class Membership(IdMixin, CreatedMixin, Base):
         String(ID_LENGTH), ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
     role: Mapped[str] = mapped_column(String(16))
+    # For "what changed since my last visit" on the partnership home.
+    last_visited_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
     partnership: Mapped[Partnership] = relationship(back_populates="memberships")
     user: Mapped[User] = relationship()

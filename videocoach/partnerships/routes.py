@@ -7,10 +7,13 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from videocoach import db
+from videocoach.clips.schemas import media_urls
+from videocoach.comments.services import KINDS
 from videocoach.errors import DomainError
 from videocoach.forms import ActionForm, flash_refusals, show_errors
 from videocoach.partnerships import goals, services
 from videocoach.partnerships.forms import GoalForm, InviteForm, PartnershipForm
+from videocoach.partnerships.home import goals_with_evidence, partnership_home
 from videocoach.partnerships.models import GoalStatus
 from videocoach.urls import invitation_link
 
@@ -52,9 +55,13 @@ def _render_detail(
     status: int = 200,
 ) -> ResponseReturnValue:
     partnership = services.get_partnership(current_user, pid)
+    home = partnership_home(current_user, pid)
+    db.session.commit()  # remembers this visit
     return render_template(
         "partnerships/detail.html",
         partnership=partnership,
+        home=home,
+        media={clip.id: media_urls(clip) for clip in home.clips},
         my_role=services.role_of(current_user, partnership),
         goals=goals.list_goals(current_user, pid),
         invitations=services.open_invitations(current_user, pid),
@@ -144,6 +151,24 @@ def create_goal(pid: str) -> ResponseReturnValue:
             flash("Goal added.", "success")
             return redirect(url_for("partnerships.detail", pid=pid) + "#goals")
     return _render_detail(pid, goal_form=form, status=422)
+
+
+@bp.get("/partnerships/<pid>/goals")
+@login_required
+def goals_page(pid: str) -> ResponseReturnValue:
+    """Each goal with its evidence: the moments across all clips that were tied to it."""
+    partnership = services.get_partnership(current_user, pid)
+    evidence = goals_with_evidence(current_user, pid)
+    return render_template(
+        "partnerships/goals.html",
+        partnership=partnership,
+        evidence=evidence,
+        posters={
+            clip.id: media_urls(clip)["poster"] for item in evidence for _c, clip in item.moments
+        },
+        action_form=ActionForm(),
+        kinds=KINDS,
+    )
 
 
 @bp.route("/goals/<gid>/edit", methods=["GET", "POST"])

@@ -1,0 +1,183 @@
+"""The partnership home: recent clips with unread counts, and what changed since my last visit.
+Also the goals page's evidence: every comment tied to a goal, across the partnership's clips."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from videocoach import access, db
+from videocoach.accounts.models import User
+from videocoach.clips.models import Clip, ClipView
+from videocoach.comments.models import Comment, comment_goals
+from videocoach.db import utcnow
+from videocoach.partnerships.models import Goal, GoalStatus
+
+RECENT_CLIPS = 12
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass
+class Changes:
+    since: datetime | None
+    new_clips: list[Clip] = field(default_factory=list)
+    new_comments: int = 0
+    goals_met: list[Goal] = field(default_factory=list)
+
+    @property
+    def any(self) -> bool:
+        return bool(self.new_clips or self.new_comments or self.goals_met)
+
+
+@dataclass
+class Home:
+    clips: list[Clip]
+    unread: dict[str, int]
+    changes: Changes
+
+
+def _visible_comment_ids(user: User):  # type: ignore[no-untyped-def]
+    return access.visible_comments(user).with_only_columns(Comment.id)
+
+
+def unread_counts(user: User, clip_ids: list[str]) -> dict[str, int]:
+    """Comments by others, posted after I last opened each clip (one query for all clips)."""
+    if not clip_ids:
+        return {}
+    seen = (
+        select(ClipView.seen_at)
+        .where(ClipView.clip_id == Comment.clip_id, ClipView.user_id == user.id)
+        .scalar_subquery()
+    )
+    rows = db.session.execute(
+        select(Comment.clip_id, func.count())
+        .where(
+            Comment.id.in_(_visible_comment_ids(user)),
+            Comment.clip_id.in_(clip_ids),
+            Comment.author_id != user.id,
+            Comment.created_at > func.coalesce(seen, EPOCH),
+        )
+        .group_by(Comment.clip_id)
+    ).all()
+    return {clip_id: count for clip_id, count in rows}
+
+
+def partnership_home(user: User, partnership_id: str) -> Home:
+    """What the home page shows; records this visit for the next "since your last visit"."""
+    membership = access.get_membership(user, partnership_id)
+    clips = list(
+        db.session.scalars(
+            access.visible_clips(user)
+            .where(Clip.partnership_id == partnership_id)
+            .options(selectinload(Clip.assets))
+            .order_by(Clip.created_at.desc())
+            .limit(RECENT_CLIPS)
+        )
+    )
+    since = membership.last_visited_at
+    changes = Changes(since=since)
+    if since is not None:
+        changes.new_clips = list(
+            db.session.scalars(
+                access.visible_clips(user).where(
+                    Clip.partnership_id == partnership_id,
+                    Clip.created_at > since,
+                    Clip.uploaded_by_id != user.id,
+                )
+            )
+        )
+        changes.new_comments = (
+            db.session.scalar(
+                select(func.count())
+                .select_from(Comment)
+                .join(Clip, Clip.id == Comment.clip_id)
+                .where(
+                    Comment.id.in_(_visible_comment_ids(user)),
+                    Clip.partnership_id == partnership_id,
+                    Comment.created_at > since,
+                    Comment.author_id != user.id,
+                )
+            )
+            or 0
+        )
+        changes.goals_met = list(
+            db.session.scalars(
+                access.visible_goals(user).where(
+                    Goal.partnership_id == partnership_id, Goal.met_at > since
+                )
+            )
+        )
+    membership.last_visited_at = utcnow()
+    return Home(clips=clips, unread=unread_counts(user, [c.id for c in clips]), changes=changes)
+
+
+def mark_clip_seen(user: User, clip: Clip) -> None:
+    view = db.session.get(ClipView, (user.id, clip.id))
+    if view is None:
+        db.session.add(ClipView(user_id=user.id, clip_id=clip.id, seen_at=utcnow()))
+    else:
+        view.seen_at = utcnow()
+
+
+@dataclass
+class GoalEvidence:
+    goal: Goal
+    moments: list[tuple[Comment, Clip]]
+    by_kind: Counter[str]
+    by_month: list[tuple[str, int]]
+
+
+def _month(day: date) -> str:
+    return f"{day.year}-{day.month:02d}"
+
+
+def goals_with_evidence(user: User, partnership_id: str) -> list[GoalEvidence]:
+    """Every goal with the comments tied to it, in the order the lessons happened.
+
+    Three queries whatever the number of goals and comments.
+    """
+    partnership = access.get_partnership(user, partnership_id)
+    goals = list(
+        db.session.scalars(
+            access.visible_goals(user)
+            .where(Goal.partnership_id == partnership.id)
+            .order_by(Goal.status != GoalStatus.ACTIVE.value, Goal.created_at)
+        )
+    )
+    links = db.session.execute(
+        select(comment_goals.c.goal_id, Comment, Clip)
+        .join(Comment, Comment.id == comment_goals.c.comment_id)
+        .join(Clip, Clip.id == Comment.clip_id)
+        .where(
+            comment_goals.c.goal_id.in_([goal.id for goal in goals]),
+            Comment.id.in_(_visible_comment_ids(user)),
+        )
+        .options(selectinload(Comment.author), selectinload(Clip.assets))
+        .order_by(
+            func.coalesce(Clip.recorded_on, func.date(Clip.created_at)),
+            Clip.created_at,
+            Comment.t_start_ms,
+        )
+    ).all()
+    by_goal: dict[str, list[tuple[Comment, Clip]]] = {goal.id: [] for goal in goals}
+    for goal_id, comment, clip in links:
+        by_goal[goal_id].append((comment, clip))
+    evidence = []
+    for goal in goals:
+        moments = by_goal[goal.id]
+        months = Counter(
+            _month(clip.recorded_on or clip.created_at.date()) for _comment, clip in moments
+        )
+        evidence.append(
+            GoalEvidence(
+                goal=goal,
+                moments=moments,
+                by_kind=Counter(comment.kind for comment, _clip in moments),
+                by_month=sorted(months.items()),
+            )
+        )
+    return evidence
