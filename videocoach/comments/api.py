@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Response, jsonify
 from flask_login import login_required
 from flask_smorest import Blueprint
 
@@ -26,9 +27,9 @@ blp = Blueprint("comments_api", __name__, url_prefix=API_PREFIX, description="Co
 @login_required
 @blp.arguments(CommentFilters, location="query")
 @blp.response(200, CommentList)
-def list_comments(filters: dict[str, Any], cid: str) -> dict[str, Any]:
+def list_comments(filters: dict[str, Any], cid: str) -> Response:
     """Comments the caller may see, sorted by t_start; private notes only to their author."""
-    return {"items": services.list_comments(api_user(), cid, **filters)}
+    return jsonify({"items": services.list_comments(api_user(), cid, **filters)})
 
 
 @blp.route("/clips/<cid>/comments", methods=["POST"])
@@ -38,7 +39,7 @@ def list_comments(filters: dict[str, Any], cid: str) -> dict[str, Any]:
 def create_comment(body: dict[str, Any], cid: str) -> dict[str, Any]:
     comment = services.create_comment(api_user(), cid, body)
     db.session.commit()
-    return {"comment": comment}
+    return {"comment": services.comment_json(comment)}
 
 
 @blp.route("/comments/<comment_id>", methods=["PATCH"])
@@ -49,7 +50,7 @@ def update_comment(body: dict[str, Any], comment_id: str) -> dict[str, Any]:
     """Author only (403 for other members)."""
     comment = services.update_comment(api_user(), comment_id, body)
     db.session.commit()
-    return {"comment": comment}
+    return {"comment": services.comment_json(comment)}
 
 
 @blp.route("/comments/<comment_id>", methods=["DELETE"])

@@ -54,6 +54,8 @@ class Comment(IdMixin, CreatedMixin, Base):
     t_start_ms: Mapped[int] = mapped_column(Integer)
     t_end_ms: Mapped[int | None] = mapped_column(Integer, default=None)
     body: Mapped[str] = mapped_column(Text)
+    # The sanitised HTML of `body`, made once when it is written, not on every read.
+    body_html: Mapped[str] = mapped_column(Text, default="")
     kind: Mapped[str] = mapped_column(String(16), default=CommentKind.NOTE.value)
     private: Mapped[bool] = mapped_column(Boolean, default=False)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

@@ -4,41 +4,26 @@ from marshmallow import fields
 
 from videocoach.accounts.schemas import UserSchema
 from videocoach.api import BaseSchema
-from videocoach.comments.formatting import body_html
-from videocoach.comments.models import Comment
 from videocoach.comments.services import KINDS
 
 
 class CommentSchema(BaseSchema):
+    """The shape of services.comment_json (which builds it: lists run to thousands)."""
+
     id = fields.String()
     clip_id = fields.String()
     author = fields.Nested(UserSchema)
     body = fields.String(metadata={"description": "Plain text as written"})
-    body_html = fields.Method("_body_html", metadata={"description": "Sanitised HTML to show"})
-    t_start = fields.Method("_t_start", metadata={"type": "number"})
-    t_end = fields.Method("_t_end", allow_none=True, metadata={"type": "number"})
+    body_html = fields.String(metadata={"description": "Sanitised HTML to show"})
+    t_start = fields.Float(metadata={"description": "Seconds from the start of the clip"})
+    t_end = fields.Float(allow_none=True)
     kind = fields.String(metadata={"enum": KINDS})
-    goal_ids = fields.Method("_goal_ids", metadata={"type": "array"})
+    goal_ids = fields.List(fields.String())
     parent_id = fields.String(allow_none=True)
     private = fields.Boolean()
-    resolved = fields.Method("_resolved", metadata={"type": "boolean"})
-    created_at = fields.DateTime()
-    edited_at = fields.DateTime(allow_none=True)
-
-    def _body_html(self, comment: Comment) -> str:
-        return body_html(comment.body)
-
-    def _t_start(self, comment: Comment) -> float:
-        return comment.t_start_ms / 1000
-
-    def _t_end(self, comment: Comment) -> float | None:
-        return None if comment.t_end_ms is None else comment.t_end_ms / 1000
-
-    def _goal_ids(self, comment: Comment) -> list[str]:
-        return [goal.id for goal in comment.goals]
-
-    def _resolved(self, comment: Comment) -> bool:
-        return comment.resolved_at is not None
+    resolved = fields.Boolean()
+    created_at = fields.String(metadata={"format": "date-time"})
+    edited_at = fields.String(allow_none=True, metadata={"format": "date-time"})
 
 
 class CommentEnvelope(BaseSchema):

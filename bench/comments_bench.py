@@ -1,0 +1,116 @@
+"""Comments API latency with 1,000 comments on a clip, on the embedded default.
+
+    python bench/comments_bench.py [--comments 1000] [--requests 200]
+
+Serves `videocoach serve --no-worker` (SQLite, one process) and times, interleaved, GET
+/api/v1/clips/<id>/comments (all 1,000 comments with goals and authors) and GET /healthz
+(the reference: the same server, auth-free, no database) over keep-alive HTTP.
+Reports p50/p95 of each and their ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import PASSWORD, free_port, instance, process, videocoach, wait_http
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--comments", type=int, default=1000)
+    parser.add_argument("--requests", type=int, default=200)
+    options = parser.parse_args()
+
+    with instance() as env:
+        import os
+
+        os.environ.update(env)
+        from videocoach import create_app, db
+        from videocoach.accounts.services import create_user, issue_token
+        from videocoach.clips.models import Clip
+        from videocoach.comments.services import create_comment
+        from videocoach.migrate import upgrade
+        from videocoach.partnerships.goals import create_goal
+        from videocoach.partnerships.services import create_partnership
+
+        app = create_app()
+        upgrade(app)
+        with app.app_context():
+            user = create_user("bench@school.example", PASSWORD, "Bench")
+            pid = create_partnership(user, "Bench", "teacher").id
+            goals = [create_goal(user, pid, f"Goal {i}").id for i in range(3)]
+            clip = Clip(
+                partnership_id=pid,
+                uploaded_by_id=user.id,
+                title="Lesson",
+                visibility="shared",
+                status="ready",
+                duration_ms=3_600_000,
+            )
+            db.session.add(clip)
+            db.session.flush()
+            for i in range(options.comments):
+                create_comment(
+                    user,
+                    clip.id,
+                    {
+                        "body": f"Comment {i}: **well done** here, see https://example.org/{i}",
+                        "t_start": (i * 3.7) % 3600,
+                        "kind": ["strength", "question", "suggestion", "note"][i % 4],
+                        "goal_ids": [goals[i % 3]],
+                    },
+                )
+            token, _ = issue_token(user)
+            clip_id = clip.id
+            db.session.commit()
+        app.extensions["videocoach.engine"].dispose()
+
+        port = free_port()
+        log = Path(env["VIDEOCOACH_DATA_DIR"]) / "serve.log"
+        with process(videocoach("serve", "--no-worker", "--port", str(port)), env, log):
+            wait_http(f"http://127.0.0.1:{port}/healthz")
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            headers = {"Authorization": f"Bearer {token}"}
+            timings: dict[str, list[float]] = {"comments": [], "healthz": []}
+            paths = {"comments": f"/api/v1/clips/{clip_id}/comments", "healthz": "/healthz"}
+            for round_ in range(options.requests + 10):
+                for name, path in paths.items():
+                    start = time.perf_counter()
+                    connection.request("GET", path, headers=headers)
+                    response = connection.getresponse()
+                    body = response.read()
+                    took = time.perf_counter() - start
+                    assert response.status == 200, body[:200]
+                    if round_ >= 10:  # warm-up rounds are not counted
+                        timings[name].append(took)
+            count = len(json.loads(body if name == "comments" else b'{"items": []}')["items"])
+
+    comments, healthz = timings["comments"], timings["healthz"]
+    print(f"{options.comments} comments, {options.requests} interleaved requests each")
+    for name, values in timings.items():
+        print(
+            f"{name:9s}: p50 {statistics.median(values) * 1000:6.1f} ms, "
+            f"p95 {percentile(values, 0.95) * 1000:6.1f} ms"
+        )
+    print(
+        f"comments p95 = {percentile(comments, 0.95) * 1000:.1f} ms (target <= 50 ms); "
+        f"{percentile(comments, 0.95) / percentile(healthz, 0.95):.1f}x the /healthz p95"
+    )
+    del count
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,893 @@
+// The clip review page: player, custom timeline (markers, waveform, storyboard previews),
+// comment list with filters, composer, keyboard shortcuts. Plain ES2017, no framework.
+// CSP: no inline styles in markup; positions and sprites are set through the CSSOM.
+(function () {
+  "use strict";
+
+  var root = document.getElementById("review");
+  var video = document.getElementById("player");
+  if (!root || !video) return;
+
+  var KINDS = {
+    strength: "Strength",
+    question: "Question",
+    suggestion: "Suggestion",
+    note: "Note"
+  };
+  var FRAME = 1 / 30;
+  var POINT_SPAN = 3; // a point comment counts as "under the playhead" for this many seconds
+
+  var $ = function (id) { return document.getElementById(id); };
+  var me = root.dataset.me;
+  var commentsUrl = root.dataset.commentsUrl;
+  var commentUrl = function (id) { return root.dataset.commentUrl.replace("COMMENT_ID", encodeURIComponent(id)); };
+  var csrfMeta = document.querySelector('meta[name="csrf-token"]');
+  var csrf = csrfMeta ? csrfMeta.getAttribute("content") : "";
+
+  var timeline = $("timeline");
+  var markersBox = $("timeline-markers");
+  var played = $("timeline-played");
+  var playhead = $("timeline-playhead");
+  var selection = $("timeline-selection");
+  var preview = $("storyboard-preview");
+  var previewThumb = $("storyboard-thumb");
+  var previewTime = $("storyboard-time");
+  var canvas = $("waveform");
+  var list = $("comment-list");
+  var body = $("composer-body");
+  var stampLabel = $("composer-stamp");
+  var clearRangeButton = $("clear-range");
+  var composerError = $("composer-error");
+  var announceBox = $("review-announce");
+  var playButton = $("play-toggle");
+  var muteButton = $("mute-toggle");
+  var timeDisplay = $("time-display");
+  var help = $("shortcuts-help");
+
+  var goals = [];
+  try { goals = JSON.parse($("goals-data").textContent) || []; } catch (e) { goals = []; }
+  var goalsById = {};
+  goals.forEach(function (g) { goalsById[g.id] = g; });
+
+  // ---------- state ----------
+  var comments = [];        // all loaded comments, as the API returns them
+  var byId = {};            // id -> comment
+  var sorted = [];          // top-level comments (and orphans) sorted by t_start
+  var itemById = {};        // id -> <li>
+  var markerById = {};      // id -> marker element
+  var activeId = null;
+  var maxSpan = POINT_SPAN;
+  var stamp = { start: null, end: null }; // composer's moment; start === null: not stamped yet
+  var replyTo = null;
+  var waveform = null;
+  var storyboard = [];
+
+  // ---------- helpers ----------
+  function fmt(seconds) {
+    if (!isFinite(seconds) || seconds < 0) seconds = 0;
+    var s = Math.floor(seconds + 1e-6);
+    var h = Math.floor(s / 3600);
+    var m = Math.floor((s % 3600) / 60);
+    var sec = s % 60;
+    var mm = h ? String(m).padStart(2, "0") : String(m);
+    return (h ? h + ":" : "") + mm + ":" + String(sec).padStart(2, "0");
+  }
+  function fmtRange(start, end) {
+    return end === null || end === undefined ? fmt(start) : fmt(start) + "–" + fmt(end);
+  }
+  function duration() {
+    if (isFinite(video.duration) && video.duration > 0) return video.duration;
+    var d = parseFloat(root.dataset.duration);
+    if (d > 0) return d;
+    var last = 0;
+    comments.forEach(function (c) { last = Math.max(last, c.t_end || c.t_start); });
+    return last || 1;
+  }
+  function pct(t) { return Math.max(0, Math.min(100, (t / duration()) * 100)); }
+  function announce(text) {
+    announceBox.textContent = "";
+    window.setTimeout(function () { announceBox.textContent = text; }, 30);
+  }
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+  function api(method, url, payload) {
+    var options = {
+      method: method,
+      credentials: "same-origin",
+      headers: { Accept: "application/json", "X-CSRFToken": csrf }
+    };
+    if (payload !== undefined) {
+      options.headers["Content-Type"] = "application/json";
+      options.body = JSON.stringify(payload);
+    }
+    return fetch(url, options).then(function (response) {
+      if (response.status === 204) return null;
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        if (!response.ok) {
+          var message = (data && data.error && data.error.message) || "Something went wrong (" + response.status + ").";
+          throw new Error(message);
+        }
+        return data;
+      });
+    });
+  }
+  function seek(t) {
+    var d = duration();
+    t = Math.max(0, Math.min(d, t));
+    try { video.currentTime = t; } catch (e) { /* not loaded yet */ }
+    updatePlayhead(t);
+  }
+
+  // ---------- player controls ----------
+  function updatePlayButton() {
+    playButton.textContent = video.paused ? "Play" : "Pause";
+    playButton.setAttribute("aria-pressed", video.paused ? "false" : "true");
+  }
+  function togglePlay() {
+    if (video.paused) {
+      var p = video.play();
+      if (p && p.catch) p.catch(function () {});
+    } else {
+      video.pause();
+    }
+  }
+  playButton.addEventListener("click", togglePlay);
+  video.addEventListener("click", togglePlay);
+  video.addEventListener("play", updatePlayButton);
+  video.addEventListener("pause", updatePlayButton);
+  muteButton.addEventListener("click", function () {
+    video.muted = !video.muted;
+    muteButton.textContent = video.muted ? "Unmute" : "Mute";
+  });
+  $("speed").addEventListener("change", function (event) {
+    video.playbackRate = parseFloat(event.target.value) || 1;
+  });
+  video.addEventListener("ratechange", function () {
+    var select = $("speed");
+    if (parseFloat(select.value) !== video.playbackRate) select.value = String(video.playbackRate);
+  });
+
+  function updatePlayhead(t) {
+    if (t === undefined) t = video.currentTime;
+    var p = pct(t) + "%";
+    played.style.width = p;
+    playhead.style.left = p;
+    timeline.setAttribute("aria-valuenow", String(Math.round(t * 10) / 10));
+    timeline.setAttribute("aria-valuetext", fmt(t) + " of " + fmt(duration()));
+    timeDisplay.textContent = fmt(t) + " / " + fmt(duration());
+    updateActive(t);
+  }
+  video.addEventListener("timeupdate", function () { updatePlayhead(); });
+  video.addEventListener("seeked", function () { updatePlayhead(); });
+  video.addEventListener("durationchange", function () {
+    timeline.setAttribute("aria-valuemax", String(Math.round(duration() * 10) / 10));
+    layoutMarkers();
+    drawWaveform();
+    updatePlayhead();
+    showStamp();
+  });
+
+  // ---------- timeline: seek, drag, shift-drag range, hover preview ----------
+  function timeAt(clientX) {
+    var rect = timeline.getBoundingClientRect();
+    var x = Math.max(0, Math.min(rect.width, clientX - rect.left));
+    return rect.width ? (x / rect.width) * duration() : 0;
+  }
+  var drag = null;
+  timeline.addEventListener("pointerdown", function (event) {
+    if (event.button !== 0) return;
+    event.preventDefault();
+    timeline.focus();
+    var t = timeAt(event.clientX);
+    var marker = event.target.closest && event.target.closest(".marker");
+    if (marker && !event.shiftKey) {
+      var c = byId[marker.dataset.id];
+      if (c) { seek(c.t_start); focusItem(c.id, false); return; }
+    }
+    drag = { range: event.shiftKey, from: t };
+    try { timeline.setPointerCapture(event.pointerId); } catch (e) { /* synthetic events */ }
+    if (drag.range) {
+      video.pause();
+      setStamp(t, null);
+    } else {
+      seek(t);
+    }
+  });
+  timeline.addEventListener("pointermove", function (event) {
+    var t = timeAt(event.clientX);
+    showPreview(event.clientX, t);
+    if (!drag) return;
+    if (drag.range) {
+      var a = Math.min(drag.from, t);
+      var b = Math.max(drag.from, t);
+      setStamp(a, b - a >= 0.05 ? b : null);
+    } else {
+      seek(t);
+    }
+  });
+  function endDrag(event) {
+    if (!drag) return;
+    var wasRange = drag.range;
+    drag = null;
+    try { timeline.releasePointerCapture(event.pointerId); } catch (e) { /* ignore */ }
+    if (wasRange) body.focus();
+  }
+  timeline.addEventListener("pointerup", endDrag);
+  timeline.addEventListener("pointercancel", endDrag);
+  timeline.addEventListener("pointerleave", function () { if (!drag) preview.hidden = true; });
+  timeline.addEventListener("keydown", function (event) {
+    var step = { ArrowLeft: -5, ArrowRight: 5, PageDown: -30, PageUp: 30 }[event.key];
+    if (step) { event.preventDefault(); event.stopPropagation(); seek(video.currentTime + step); }
+    else if (event.key === "Home") { event.preventDefault(); seek(0); }
+    else if (event.key === "End") { event.preventDefault(); seek(duration()); }
+  });
+
+  // ---------- storyboard previews ----------
+  function parseVttTime(text) {
+    var parts = text.trim().split(":");
+    var seconds = 0;
+    for (var i = 0; i < parts.length; i++) seconds = seconds * 60 + parseFloat(parts[i]);
+    return seconds;
+  }
+  function parseStoryboard(text, base) {
+    var cues = [];
+    var lines = text.replace(/\r\n?/g, "\n").split("\n");
+    for (var i = 0; i < lines.length; i++) {
+      var line = lines[i];
+      if (line.indexOf("-->") < 0) continue;
+      var times = line.split("-->");
+      var target = (lines[i + 1] || "").trim();
+      var match = /^(.*)#xywh=(\d+),(\d+),(\d+),(\d+)$/.exec(target);
+      if (!match) continue;
+      cues.push({
+        start: parseVttTime(times[0]),
+        end: parseVttTime(times[1].trim().split(/\s+/)[0]),
+        url: new URL(match[1], base).href,
+        x: +match[2], y: +match[3], w: +match[4], h: +match[5]
+      });
+    }
+    return cues;
+  }
+  function cueAt(t) {
+    var lo = 0, hi = storyboard.length - 1, found = null;
+    while (lo <= hi) {
+      var mid = (lo + hi) >> 1;
+      if (storyboard[mid].start <= t) { found = storyboard[mid]; lo = mid + 1; } else { hi = mid - 1; }
+    }
+    return found || storyboard[0];
+  }
+  function showPreview(clientX, t) {
+    previewTime.textContent = fmt(t);
+    var cue = storyboard.length ? cueAt(t) : null;
+    if (cue) {
+      previewThumb.hidden = false;
+      previewThumb.style.width = cue.w + "px";
+      previewThumb.style.height = cue.h + "px";
+      previewThumb.style.backgroundImage = "url(" + JSON.stringify(cue.url) + ")";
+      previewThumb.style.backgroundPosition = -cue.x + "px " + -cue.y + "px";
+    } else {
+      previewThumb.hidden = true;
+    }
+    preview.hidden = false;
+    var rect = timeline.getBoundingClientRect();
+    var half = (cue ? cue.w : 40) / 2;
+    var x = Math.max(half, Math.min(rect.width - half, clientX - rect.left));
+    preview.style.left = x + "px";
+  }
+  if (root.dataset.storyboard) {
+    var vttUrl = new URL(root.dataset.storyboard, window.location.href).href;
+    fetch(vttUrl, { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : ""; })
+      .then(function (text) {
+        storyboard = parseStoryboard(text, vttUrl);
+        if (storyboard[0]) new Image().src = storyboard[0].url; // warm the cache
+      })
+      .catch(function () {});
+  }
+
+  // ---------- waveform ----------
+  function drawWaveform() {
+    if (!waveform || !canvas.getContext) return;
+    var ratio = window.devicePixelRatio || 1;
+    var width = Math.max(1, Math.round(canvas.clientWidth * ratio));
+    var height = Math.max(1, Math.round(canvas.clientHeight * ratio));
+    if (canvas.width !== width) canvas.width = width;
+    if (canvas.height !== height) canvas.height = height;
+    var ctx = canvas.getContext("2d");
+    ctx.clearRect(0, 0, width, height);
+    var data = waveform.data || [];
+    var pps = waveform.peaks_per_second || 10;
+    if (!data.length) return;
+    var total = Math.max(duration(), data.length / pps);
+    ctx.fillStyle = "#8a94a3";
+    var mid = height / 2;
+    for (var x = 0; x < width; x++) {
+      var from = Math.floor(((x / width) * total) * pps);
+      var to = Math.max(from + 1, Math.floor((((x + 1) / width) * total) * pps));
+      var peak = 0;
+      for (var i = from; i < to && i < data.length; i++) if (data[i] > peak) peak = data[i];
+      var h = Math.max(1, (peak / 100) * (height - 2));
+      ctx.fillRect(x, mid - h / 2, 1, h);
+    }
+  }
+  if (root.dataset.waveform) {
+    fetch(root.dataset.waveform, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) { waveform = data; drawWaveform(); })
+      .catch(function () {});
+  }
+  var resizeTimer = null;
+  window.addEventListener("resize", function () {
+    window.clearTimeout(resizeTimer);
+    resizeTimer = window.setTimeout(drawWaveform, 100);
+  });
+
+  // ---------- goals ----------
+  var goalList = $("composer-goal-list");
+  var goalFilter = $("filter-goal");
+  function addGoalCheckbox(goal, checked) {
+    var label = el("label", "check");
+    var box = document.createElement("input");
+    box.type = "checkbox";
+    box.name = "goal_ids";
+    box.value = goal.id;
+    box.checked = !!checked;
+    label.appendChild(box);
+    label.appendChild(document.createTextNode(" " + goal.title));
+    goalList.appendChild(label);
+  }
+  function addGoalOption(goal) {
+    var option = el("option", "", goal.title + (goal.status && goal.status !== "active" ? " (" + goal.status + ")" : ""));
+    option.value = goal.id;
+    goalFilter.appendChild(option);
+  }
+  goals.forEach(function (goal) {
+    if (goal.status === "active") addGoalCheckbox(goal, false);
+    addGoalOption(goal);
+  });
+  function addGoal() {
+    var input = $("new-goal-title");
+    var title = input.value.trim();
+    if (!title) { input.focus(); return; }
+    api("POST", root.dataset.goalsUrl, { title: title })
+      .then(function (data) {
+        var goal = { id: data.goal.id, title: data.goal.title, status: data.goal.status };
+        goals.push(goal);
+        goalsById[goal.id] = goal;
+        addGoalCheckbox(goal, true);
+        addGoalOption(goal);
+        input.value = "";
+        announce("Goal “" + goal.title + "” added and ticked.");
+      })
+      .catch(function (error) { showError(error.message); });
+  }
+  $("add-goal").addEventListener("click", addGoal);
+  $("new-goal-title").addEventListener("keydown", function (event) {
+    if (event.key === "Enter") { event.preventDefault(); addGoal(); }
+  });
+
+  // ---------- comment list ----------
+  function kindBadge(kind) {
+    var badge = el("span", "kind kind-" + kind);
+    badge.appendChild(el("span", "shape is-" + kind));
+    badge.lastChild.setAttribute("aria-hidden", "true");
+    badge.appendChild(document.createTextNode(KINDS[kind] || kind));
+    return badge;
+  }
+  function renderItem(c, isReply) {
+    var li = el("li", "comment is-" + c.kind + (isReply ? " reply" : "") + (c.resolved ? " resolved" : ""));
+    li.dataset.id = c.id;
+    var head = el("div", "comment-head");
+    var time = el("button", "comment-time link", fmtRange(c.t_start, c.t_end));
+    time.type = "button";
+    time.dataset.action = "seek";
+    time.setAttribute("aria-label", "Play from " + fmtRange(c.t_start, c.t_end));
+    head.appendChild(time);
+    head.appendChild(kindBadge(c.kind));
+    head.appendChild(el("span", "comment-author", (c.author && c.author.name) || "Someone"));
+    if (c.private) head.appendChild(el("span", "badge private-note", "Private note"));
+    if (c.resolved) head.appendChild(el("span", "badge resolved-badge", "Resolved"));
+    if (c.edited_at) head.appendChild(el("span", "muted edited", "(edited)"));
+    li.appendChild(head);
+    var text = el("div", "comment-body");
+    text.innerHTML = c.body_html; // sanitised on the server: only strong, em, a, br
+    li.appendChild(text);
+    if (c.goal_ids && c.goal_ids.length) {
+      var chips = el("ul", "goal-chips");
+      chips.setAttribute("aria-label", "Goals");
+      c.goal_ids.forEach(function (gid) {
+        var goal = goalsById[gid];
+        chips.appendChild(el("li", "chip", goal ? goal.title : "Goal"));
+      });
+      li.appendChild(chips);
+    }
+    var actions = el("div", "comment-actions");
+    function action(name, label, accessible) {
+      var b = el("button", "quiet small", label);
+      b.type = "button";
+      b.dataset.action = name;
+      if (accessible) b.setAttribute("aria-label", accessible);
+      actions.appendChild(b);
+    }
+    var who = (c.author && c.author.name) || "comment";
+    if (!isReply) action("reply", "Reply", "Reply to " + who + " at " + fmt(c.t_start));
+    if (c.author && c.author.id === me) {
+      action("edit", "Edit", "Edit your comment at " + fmt(c.t_start));
+      action("resolve", c.resolved ? "Reopen" : "Resolve");
+      action("delete", "Delete", "Delete your comment at " + fmt(c.t_start));
+    }
+    li.appendChild(actions);
+    itemById[c.id] = li;
+    return li;
+  }
+
+  function rebuildIndex() {
+    byId = {};
+    comments.forEach(function (c) { byId[c.id] = c; });
+    var repliesOf = {};
+    sorted = [];
+    comments.forEach(function (c) {
+      if (c.parent_id && byId[c.parent_id]) {
+        (repliesOf[c.parent_id] = repliesOf[c.parent_id] || []).push(c);
+      } else {
+        sorted.push(c);
+      }
+    });
+    sorted.sort(function (a, b) { return a.t_start - b.t_start || (a.created_at < b.created_at ? -1 : 1); });
+    Object.keys(repliesOf).forEach(function (id) {
+      repliesOf[id].sort(function (a, b) { return a.created_at < b.created_at ? -1 : 1; });
+    });
+    maxSpan = POINT_SPAN;
+    sorted.forEach(function (c) {
+      if (c.t_end !== null && c.t_end !== undefined) maxSpan = Math.max(maxSpan, c.t_end - c.t_start);
+    });
+    return repliesOf;
+  }
+
+  function renderAll() {
+    var repliesOf = rebuildIndex();
+    itemById = {};
+    var fragment = document.createDocumentFragment();
+    sorted.forEach(function (c) {
+      var li = renderItem(c, false);
+      var replies = repliesOf[c.id];
+      if (replies) {
+        var ol = el("ol", "replies");
+        ol.setAttribute("aria-label", "Replies");
+        replies.forEach(function (r) { ol.appendChild(renderItem(r, true)); });
+        li.appendChild(ol);
+      }
+      fragment.appendChild(li);
+    });
+    list.textContent = "";
+    list.appendChild(fragment);
+    renderMarkers();
+    refreshAuthors();
+    applyFilters();
+    activeId = null;
+    updateActive(video.currentTime);
+  }
+
+  function renderMarkers() {
+    markerById = {};
+    var fragment = document.createDocumentFragment();
+    sorted.forEach(function (c) {
+      var range = c.t_end !== null && c.t_end !== undefined;
+      var m = el("div", "marker is-" + c.kind + (range ? " range" : ""));
+      m.dataset.id = c.id;
+      m.title = KINDS[c.kind] + " at " + fmtRange(c.t_start, c.t_end) + " by " + ((c.author && c.author.name) || "");
+      markerById[c.id] = m;
+      fragment.appendChild(m);
+    });
+    markersBox.textContent = "";
+    markersBox.appendChild(fragment);
+    layoutMarkers();
+  }
+  function layoutMarkers() {
+    sorted.forEach(function (c) {
+      var m = markerById[c.id];
+      if (!m) return;
+      m.style.left = pct(c.t_start) + "%";
+      if (c.t_end !== null && c.t_end !== undefined) m.style.width = Math.max(0.4, pct(c.t_end) - pct(c.t_start)) + "%";
+    });
+  }
+
+  function refreshAuthors() {
+    var select = $("filter-author");
+    var current = select.value;
+    var seen = {};
+    var fragment = document.createDocumentFragment();
+    var all = el("option", "", "Everyone");
+    all.value = "";
+    fragment.appendChild(all);
+    comments.forEach(function (c) {
+      if (!c.author || seen[c.author.id]) return;
+      seen[c.author.id] = true;
+      var option = el("option", "", c.author.name + (c.author.id === me ? " (me)" : ""));
+      option.value = c.author.id;
+      fragment.appendChild(option);
+    });
+    select.textContent = "";
+    select.appendChild(fragment);
+    select.value = seen[current] ? current : "";
+  }
+
+  // ---------- filters ----------
+  function matches(c, f) {
+    if (f.goal && (c.goal_ids || []).indexOf(f.goal) < 0) return false;
+    if (f.kind && c.kind !== f.kind) return false;
+    if (f.author && (!c.author || c.author.id !== f.author)) return false;
+    if (f.unresolved && c.resolved) return false;
+    if (f.mine && (!c.author || c.author.id !== me)) return false;
+    return true;
+  }
+  function applyFilters() {
+    var f = {
+      goal: $("filter-goal").value,
+      kind: $("filter-kind").value,
+      author: $("filter-author").value,
+      unresolved: $("filter-unresolved").checked,
+      mine: $("filter-mine").checked
+    };
+    var shown = 0;
+    comments.forEach(function (c) { c._match = matches(c, f); });
+    sorted.forEach(function (c) {
+      var li = itemById[c.id];
+      var visible = c._match;
+      if (!visible) {
+        var replies = li.querySelectorAll(".reply");
+        for (var i = 0; i < replies.length; i++) {
+          var r = byId[replies[i].dataset.id];
+          if (r && r._match) { visible = true; break; }
+        }
+      }
+      c._visible = visible;
+      li.hidden = !visible;
+      if (markerById[c.id]) markerById[c.id].hidden = !visible;
+      if (visible) shown++;
+    });
+    var total = sorted.length;
+    $("comment-count").textContent = shown === total ? "(" + total + ")" : "(" + shown + " of " + total + ")";
+    activeId = null;
+    updateActive(video.currentTime);
+  }
+  $("filters").addEventListener("change", applyFilters);
+  $("filters").addEventListener("submit", function (event) { event.preventDefault(); });
+
+  // ---------- highlight of the comment under the playhead ----------
+  function findActive(t) {
+    var lo = 0, hi = sorted.length; // first index with t_start > t
+    while (lo < hi) {
+      var mid = (lo + hi) >> 1;
+      if (sorted[mid].t_start <= t + 0.001) lo = mid + 1; else hi = mid;
+    }
+    for (var i = lo - 1; i >= 0; i--) {
+      var c = sorted[i];
+      if (t - c.t_start > maxSpan) break;
+      if (!c._visible) continue;
+      var end = c.t_end !== null && c.t_end !== undefined ? c.t_end : c.t_start + POINT_SPAN;
+      if (t <= end) return c.id;
+    }
+    return null;
+  }
+  function updateActive(t) {
+    var id = findActive(t);
+    if (id === activeId) return;
+    if (activeId && itemById[activeId]) {
+      itemById[activeId].removeAttribute("aria-current");
+      if (markerById[activeId]) markerById[activeId].classList.remove("active");
+    }
+    activeId = id;
+    if (id && itemById[id]) {
+      itemById[id].setAttribute("aria-current", "true");
+      if (markerById[id]) markerById[id].classList.add("active");
+      if (!video.paused) scrollIntoList(itemById[id]);
+    }
+  }
+  function scrollIntoList(li) {
+    var top = li.offsetTop - list.offsetTop;
+    if (top < list.scrollTop || top + li.offsetHeight > list.scrollTop + list.clientHeight) {
+      list.scrollTop = Math.max(0, top - 8);
+    }
+  }
+  function focusItem(id, focusIt) {
+    var li = itemById[id];
+    if (!li) return;
+    scrollIntoList(li);
+    li.classList.add("flash-item");
+    window.setTimeout(function () { li.classList.remove("flash-item"); }, 800);
+    if (focusIt) { var b = li.querySelector(".comment-time"); if (b) b.focus(); }
+  }
+
+  // ---------- list interactions (event delegation) ----------
+  list.addEventListener("click", function (event) {
+    var li = event.target.closest(".comment");
+    if (!li) return;
+    var c = byId[li.dataset.id];
+    if (!c) return;
+    var button = event.target.closest("button");
+    var action = button && button.dataset.action;
+    if (action === "reply") return startReply(c);
+    if (action === "edit") return startEdit(c, li);
+    if (action === "resolve") return setResolved(c, !c.resolved);
+    if (action === "delete") return removeComment(c);
+    if (action === "save-edit" || action === "cancel-edit") return;
+    if (button || event.target.closest("a, input, textarea, select, label, form")) {
+      if (action !== "seek") return;
+    }
+    event.stopPropagation();
+    seek(c.t_start);
+  });
+
+  function replaceComment(updated) {
+    for (var i = 0; i < comments.length; i++) {
+      if (comments[i].id === updated.id) { comments[i] = updated; return; }
+    }
+    comments.push(updated);
+  }
+  function setResolved(c, resolved) {
+    api("PATCH", commentUrl(c.id), { resolved: resolved })
+      .then(function (data) {
+        replaceComment(data.comment);
+        renderAll();
+        announce(resolved ? "Marked as resolved." : "Reopened.");
+        focusItem(c.id, true);
+      })
+      .catch(function (error) { announce(error.message); });
+  }
+  function removeComment(c) {
+    if (!window.confirm("Delete this comment? This cannot be undone.")) return;
+    api("DELETE", commentUrl(c.id))
+      .then(function () {
+        comments = comments.filter(function (x) { return x.id !== c.id; });
+        renderAll();
+        announce("Comment deleted.");
+      })
+      .catch(function (error) { announce(error.message); });
+  }
+  function startEdit(c, li) {
+    if (li.querySelector(".edit-form")) return;
+    var form = el("form", "edit-form");
+    var id = "edit-" + c.id;
+    var label = el("label", "", "Edit comment");
+    label.htmlFor = id;
+    var area = document.createElement("textarea");
+    area.id = id;
+    area.value = c.body;
+    var kindLabel = el("label", "", "Kind");
+    kindLabel.htmlFor = id + "-kind";
+    var kind = document.createElement("select");
+    kind.id = id + "-kind";
+    Object.keys(KINDS).forEach(function (k) {
+      var o = el("option", "", KINDS[k]);
+      o.value = k;
+      kind.appendChild(o);
+    });
+    kind.value = c.kind;
+    var row = el("div", "button-row");
+    var save = el("button", "primary small", "Save");
+    save.type = "submit";
+    save.dataset.action = "save-edit";
+    var cancel = el("button", "quiet small", "Cancel");
+    cancel.type = "button";
+    cancel.dataset.action = "cancel-edit";
+    row.appendChild(save);
+    row.appendChild(cancel);
+    [label, area, kindLabel, kind, row].forEach(function (n) { form.appendChild(n); });
+    var bodyBox = li.querySelector(".comment-body");
+    bodyBox.after(form);
+    bodyBox.hidden = true;
+    area.focus();
+    cancel.addEventListener("click", function () { form.remove(); bodyBox.hidden = false; focusItem(c.id, true); });
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      api("PATCH", commentUrl(c.id), { body: area.value, kind: kind.value })
+        .then(function (data) {
+          replaceComment(data.comment);
+          renderAll();
+          announce("Comment saved.");
+          focusItem(c.id, true);
+        })
+        .catch(function (error) { announce(error.message); window.alert(error.message); });
+    });
+  }
+
+  // ---------- composer ----------
+  function showStamp() {
+    if (replyTo) {
+      stampLabel.textContent = "reply at " + fmtRange(replyTo.t_start, replyTo.t_end);
+    } else if (stamp.start === null) {
+      stampLabel.textContent = "at " + fmt(video.currentTime) + " (when you start typing)";
+    } else {
+      stampLabel.textContent = "at " + fmtRange(stamp.start, stamp.end);
+    }
+    clearRangeButton.hidden = stamp.end === null || !!replyTo;
+    if (stamp.start !== null && !replyTo) {
+      selection.hidden = false;
+      selection.style.left = pct(stamp.start) + "%";
+      selection.style.width = stamp.end === null ? "" : Math.max(0.3, pct(stamp.end) - pct(stamp.start)) + "%";
+      selection.classList.toggle("point", stamp.end === null);
+    } else {
+      selection.hidden = true;
+    }
+  }
+  function setStamp(start, end) {
+    $("composer").classList.add("open");
+    stamp.start = Math.round(start * 1000) / 1000;
+    stamp.end = end === null || end === undefined ? null : Math.round(end * 1000) / 1000;
+    showStamp();
+  }
+  function stampNow() {
+    video.pause();
+    setStamp(video.currentTime, null);
+  }
+  function markIn() {
+    video.pause();
+    var t = video.currentTime;
+    var end = stamp.end !== null && stamp.end > t ? stamp.end : null;
+    setStamp(t, end);
+    announce("Range starts at " + fmt(t) + ".");
+  }
+  function markOut() {
+    video.pause();
+    var t = video.currentTime;
+    if (stamp.start === null || t <= stamp.start) {
+      announce("Mark the start of the range with [ first, before this moment.");
+      if (stamp.start === null) setStamp(Math.max(0, t - 5), t);
+      return;
+    }
+    setStamp(stamp.start, t);
+    announce("Range " + fmtRange(stamp.start, t) + ".");
+  }
+  body.addEventListener("input", function () {
+    if (stamp.start === null && !replyTo && body.value.trim()) stampNow();
+  });
+  $("use-current-time").addEventListener("click", function () { stampNow(); body.focus(); });
+  clearRangeButton.addEventListener("click", function () { setStamp(stamp.start, null); body.focus(); });
+  video.addEventListener("timeupdate", function () { if (stamp.start === null && !replyTo) showStamp(); });
+
+  function startReply(c) {
+    replyTo = c;
+    $("reply-to").textContent = ((c.author && c.author.name) || "a comment") + " at " + fmt(c.t_start);
+    $("reply-banner").hidden = false;
+    $("composer-submit").textContent = "Post reply";
+    showStamp();
+    body.focus();
+  }
+  function cancelReply() {
+    replyTo = null;
+    $("reply-banner").hidden = true;
+    $("composer-submit").textContent = "Post comment";
+    showStamp();
+  }
+  $("cancel-reply").addEventListener("click", function () { cancelReply(); body.focus(); });
+
+  var composer = $("composer");
+  function openComposer() { composer.classList.add("open"); }
+  composer.addEventListener("focusin", openComposer);
+  composer.addEventListener("focusout", function () {
+    window.setTimeout(function () {
+      if (!composer.contains(document.activeElement) && !body.value.trim() && !replyTo && stamp.start === null) {
+        composer.classList.remove("open");
+      }
+    }, 150);
+  });
+
+  function showError(message) {
+    composerError.textContent = message;
+    composerError.hidden = !message;
+  }
+  function resetComposer() {
+    body.value = "";
+    stamp = { start: null, end: null };
+    $("composer-private").checked = false;
+    goalList.querySelectorAll("input").forEach(function (box) { box.checked = false; });
+    cancelReply();
+    showError("");
+  }
+  $("composer").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var text = body.value.trim();
+    if (!text) { showError("Write something first."); body.focus(); return; }
+    var payload = {
+      body: text,
+      kind: $("composer-kind").value,
+      private: $("composer-private").checked,
+      goal_ids: Array.prototype.map.call(goalList.querySelectorAll("input:checked"), function (box) { return box.value; })
+    };
+    if (replyTo) {
+      payload.parent_id = replyTo.id;
+    } else {
+      if (stamp.start === null) stampNow();
+      payload.t_start = stamp.start;
+      if (stamp.end !== null) payload.t_end = stamp.end;
+    }
+    var submit = $("composer-submit");
+    submit.disabled = true;
+    api("POST", commentsUrl, payload)
+      .then(function (data) {
+        comments.push(data.comment);
+        renderAll();
+        resetComposer();
+        announce("Comment posted at " + fmtRange(data.comment.t_start, data.comment.t_end) + ".");
+        focusItem(data.comment.parent_id || data.comment.id, false);
+      })
+      .catch(function (error) { showError(error.message); })
+      .then(function () { submit.disabled = false; });
+  });
+  body.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      $("composer").requestSubmit();
+    } else if (event.key === "Escape" && !body.value) {
+      cancelReply();
+      timeline.focus();
+    }
+  });
+
+  // ---------- keyboard shortcuts ----------
+  function toggleHelp() {
+    if (help.open) help.close();
+    else if (help.showModal) help.showModal();
+  }
+  $("help-open").addEventListener("click", toggleHelp);
+  document.addEventListener("keydown", function (event) {
+    if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
+    var target = event.target;
+    var tag = target && target.tagName;
+    if (tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || (target && target.isContentEditable)) return;
+    if (event.key === "?") { event.preventDefault(); toggleHelp(); return; }
+    if (help.open) return;
+    var onButton = tag === "BUTTON" || tag === "A" || tag === "SUMMARY";
+    switch (event.key) {
+      case " ":
+        if (onButton) return;
+        event.preventDefault(); togglePlay(); break;
+      case "k": case "K":
+        event.preventDefault(); togglePlay(); break;
+      case "j": case "J":
+        event.preventDefault(); seek(video.currentTime - 5); break;
+      case "l": case "L":
+        event.preventDefault(); seek(video.currentTime + 5); break;
+      case ",":
+        if (video.paused) { event.preventDefault(); seek(video.currentTime - FRAME); }
+        break;
+      case ".":
+        if (video.paused) { event.preventDefault(); seek(video.currentTime + FRAME); }
+        break;
+      case "c": case "C":
+        event.preventDefault();
+        if (!replyTo) stampNow();
+        body.focus();
+        break;
+      case "[":
+        event.preventDefault(); markIn(); break;
+      case "]":
+        event.preventDefault(); markOut(); break;
+      default:
+        return;
+    }
+  });
+
+  // ---------- load ----------
+  function load() {
+    api("GET", commentsUrl)
+      .then(function (data) {
+        comments = data.items || [];
+        renderAll();
+        $("comments-loading").hidden = true;
+        root.dataset.loaded = "true";
+      })
+      .catch(function (error) {
+        $("comments-loading").textContent = "Could not load the comments: " + error.message;
+      });
+  }
+  updatePlayButton();
+  showStamp();
+  updatePlayhead(0);
+  load();
+})();
