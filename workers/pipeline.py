@@ -352,6 +352,9 @@ def step_transcode(
         record_asset(
             clip, AssetKind.STORYBOARD_SHEET, f"storyboard/{index:03d}.jpg", sheet, "image/jpeg"
         )
+    clip.storyboard_interval_s = layout.interval_s
+    clip.storyboard_thumb_w, clip.storyboard_thumb_h = layout.thumb_w, layout.thumb_h
+    clip.storyboard_columns, clip.storyboard_rows = layout.columns, layout.rows
     vtt = out / "storyboard.vtt"
     vtt.write_text(storyboard.storyboard_vtt(layout, duration, lambda i: f"storyboard/{i:03d}.jpg"))
     record_asset(clip, AssetKind.STORYBOARD_VTT, STORYBOARD_NAME, vtt, "text/vtt")

@@ -3,6 +3,7 @@ goals page (evidence across clips, counts by kind, a chart), privacy kept throug
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -145,3 +146,15 @@ def test_goals_page_query_count_does_not_grow_with_evidence(pair):
         comment(pair, other_clip, body=f"more {i}", goal_ids=[gid], kind="question")
     many = count_queries(pair.app, lambda: page(pair, "teacher", path))
     assert few == many
+
+
+def test_goals_page_shows_the_moment_from_the_storyboard(studio, media_samples):
+    gid = goal(studio, "Wait time")
+    clip_id = studio.upload(media_samples["h264_aac.mp4"], visibility="shared").json["clip"]["id"]
+    comment(studio, clip_id, body="Right here", t_start=2.5, goal_ids=[gid])
+    html = page(studio, "coach", f"/partnerships/{studio.pid}/goals")
+    # 2 s per thumbnail, 160 px wide: the moment at 2.5 s is the second frame of sheet 0.
+    assert re.search(r'viewBox="160 0 160 \d+"', html)
+    sheet = f"/api/v1/clips/{clip_id}/media/storyboard/000.jpg"
+    assert sheet in html
+    assert studio.get(sheet, "coach").status_code == 200

@@ -58,6 +58,13 @@ class Clip(IdMixin, CreatedMixin, Base):
     audio_codec: Mapped[str | None] = mapped_column(String(32), default=None)
     rotation: Mapped[int | None] = mapped_column(Integer, default=None)
 
+    # Where each storyboard thumbnail sits in the sprite sheets (moment thumbnails).
+    storyboard_interval_s: Mapped[int | None] = mapped_column(Integer, default=None)
+    storyboard_thumb_w: Mapped[int | None] = mapped_column(Integer, default=None)
+    storyboard_thumb_h: Mapped[int | None] = mapped_column(Integer, default=None)
+    storyboard_columns: Mapped[int | None] = mapped_column(Integer, default=None)
+    storyboard_rows: Mapped[int | None] = mapped_column(Integer, default=None)
+
     status: Mapped[str] = mapped_column(String(16), default=ClipStatus.QUEUED.value)
     step: Mapped[str | None] = mapped_column(String(32), default=None)
     progress: Mapped[float] = mapped_column(Float, default=0.0)

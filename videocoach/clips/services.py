@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -223,3 +224,38 @@ def media_names(clip: Clip) -> dict[str, str | None]:
 
 def assets_of(clip_id: str) -> Sequence[ClipAsset]:
     return db.session.scalars(select(ClipAsset).where(ClipAsset.clip_id == clip_id)).all()
+
+
+@dataclass(frozen=True)
+class Thumbnail:
+    """One storyboard frame: a region of a sprite sheet."""
+
+    sheet: str  # the media name, e.g. "storyboard/000.jpg"
+    x: int
+    y: int
+    width: int
+    height: int
+    sheet_width: int
+    sheet_height: int
+
+
+def moment_thumbnail(clip: Clip, t_ms: int) -> Thumbnail | None:
+    """The storyboard frame showing moment `t_ms`, once the storyboard exists."""
+    interval, w, h = clip.storyboard_interval_s, clip.storyboard_thumb_w, clip.storyboard_thumb_h
+    columns, rows = clip.storyboard_columns, clip.storyboard_rows
+    if not (interval and w and h and columns and rows):
+        return None
+    index = max(0, t_ms) // (interval * 1000)
+    if clip.duration_ms:
+        index = min(index, max(0, (clip.duration_ms - 1) // (interval * 1000)))
+    sheet, position = divmod(index, columns * rows)
+    row, column = divmod(position, columns)
+    return Thumbnail(
+        sheet=f"storyboard/{sheet:03d}.jpg",
+        x=column * w,
+        y=row * h,
+        width=w,
+        height=h,
+        sheet_width=columns * w,
+        sheet_height=rows * h,
+    )

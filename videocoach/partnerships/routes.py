@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 
 from videocoach import db
 from videocoach.clips.schemas import media_urls
+from videocoach.clips.services import moment_thumbnail
 from videocoach.comments.services import KINDS
 from videocoach.errors import DomainError
 from videocoach.forms import ActionForm, flash_refusals, show_errors
@@ -165,6 +166,11 @@ def goals_page(pid: str) -> ResponseReturnValue:
         evidence=evidence,
         posters={
             clip.id: media_urls(clip)["poster"] for item in evidence for _c, clip in item.moments
+        },
+        thumbnails={
+            comment.id: moment_thumbnail(clip, comment.t_start_ms)
+            for item in evidence
+            for comment, clip in item.moments
         },
         action_form=ActionForm(),
         kinds=KINDS,
