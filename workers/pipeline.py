@@ -378,7 +378,25 @@ def step_transcode(
         }
     peaks_file.write_text(json.dumps(peaks, separators=(",", ":")))
     record_asset(clip, AssetKind.WAVEFORM, WAVEFORM_NAME, peaks_file, "application/json")
+    step_captions(clip, source, facts, out)
     web = out / "web.mp4"
     record_asset(clip, AssetKind.WEB, "web.mp4", web, "video/mp4")
     db.session.commit()
     shutil.rmtree(out, ignore_errors=True)
+
+
+def step_captions(clip: Clip, source: Path, facts: ProbeFacts, out: Path) -> None:
+    """Text subtitle tracks (phone apps, screen recorders) become WebVTT caption tracks."""
+    args = commands.captions_args(source, out, facts, ffmpeg=current_settings().ffmpeg_binary)
+    if not args:
+        return
+    try:
+        progress.run_ffmpeg(args, timeout_s=300, on_progress=None, duration_s=None)
+    except (progress.FfmpegFailed, progress.FfmpegTimeout) as error:
+        log.warning("captions of clip %s could not be converted: %s", clip.id, error)
+        return  # captions are a bonus: the clip is still worth watching without them
+    for file_name, language, _label in commands.caption_file_names(facts):
+        made = out / file_name
+        if made.exists():
+            name = f"captions/{made.stem.split('-')[-1]}-{language or 'und'}.vtt"
+            record_asset(clip, AssetKind.CAPTIONS, name, made, "text/vtt")

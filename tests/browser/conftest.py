@@ -18,8 +18,10 @@ from typing import TYPE_CHECKING
 import pytest
 from flask import Flask
 
-from tests.conftest import PASSWORD, serving
+from tests.conftest import PASSWORD, Api, serving
+from videocoach import db
 from videocoach.accounts.models import User
+from videocoach.partnerships.models import Membership
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page
@@ -161,3 +163,46 @@ def phone_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     command += ["-c:a", "aac", "-shortest", str(out)]
     subprocess.run(command, check=True, capture_output=True)
     return out
+
+
+class Review:
+    """A ready clip in a teacher + coach partnership, with one goal."""
+
+    def __init__(self, app: Flask, eager_app: Flask, make_user, api_for, clip: Path, **form):
+        self.teacher: User = make_user("Tess Teacher")
+        self.coach: User = make_user("Cole Coach")
+        teacher_api = api_for(self.teacher)
+        created = teacher_api.post(
+            "/api/v1/partnerships", json={"name": "Tess + Cole", "role": "teacher"}
+        )
+        self.pid = created.get_json()["partnership"]["id"]
+        with app.app_context():
+            db.session.add(Membership(partnership_id=self.pid, user_id=self.coach.id, role="coach"))
+            db.session.commit()
+        self.teacher_api = Api(eager_app.test_client(), teacher_api.token)
+        self.coach_api = Api(eager_app.test_client(), api_for(self.coach).token)
+        with clip.open("rb") as handle:
+            uploaded = self.teacher_api.post(
+                f"/api/v1/partnerships/{self.pid}/clips",
+                data={"file": (handle, "lesson.mp4"), "title": "Fractions", **form},
+                content_type="multipart/form-data",
+            )
+        assert uploaded.status_code == 202, uploaded.get_json()
+        self.cid = uploaded.get_json()["clip"]["id"]
+        assert self.teacher_api.get(f"/api/v1/clips/{self.cid}").get_json()["clip"]["status"] == (
+            "ready"
+        )
+        goal = self.teacher_api.post(
+            f"/api/v1/partnerships/{self.pid}/goals", json={"title": "Wait time"}
+        )
+        self.goal_id = goal.get_json()["goal"]["id"]
+
+    def comment(self, api: Api, **body) -> dict:
+        response = api.post(f"/api/v1/clips/{self.cid}/comments", json=body)
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()["comment"]
+
+
+@pytest.fixture
+def review_factory(app, eager_app, make_user, api_for, phone_clip) -> Callable[..., Review]:
+    return lambda **form: Review(app, eager_app, make_user, api_for, phone_clip, **form)

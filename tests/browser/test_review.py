@@ -6,18 +6,11 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-from flask import Flask
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import ConsoleLog, sign_in
-from tests.conftest import Api
-from videocoach import db
-from videocoach.accounts.models import User
-from videocoach.partnerships.models import Membership
+from tests.browser.conftest import ConsoleLog, Review, sign_in
 
 EN_DASH = "\u2013"  # between the ends of a range: 0:00 to 0:01
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "clip-page.png"
@@ -44,49 +37,6 @@ async ([video, t]) => {
   return video.currentTime;
 }
 """
-
-
-class Review:
-    """A ready clip in a teacher + coach partnership, with one goal."""
-
-    def __init__(self, app: Flask, eager_app: Flask, make_user, api_for, clip: Path, **form):
-        self.teacher: User = make_user("Tess Teacher")
-        self.coach: User = make_user("Cole Coach")
-        teacher_api = api_for(self.teacher)
-        created = teacher_api.post(
-            "/api/v1/partnerships", json={"name": "Tess + Cole", "role": "teacher"}
-        )
-        self.pid = created.get_json()["partnership"]["id"]
-        with app.app_context():
-            db.session.add(Membership(partnership_id=self.pid, user_id=self.coach.id, role="coach"))
-            db.session.commit()
-        self.teacher_api = Api(eager_app.test_client(), teacher_api.token)
-        self.coach_api = Api(eager_app.test_client(), api_for(self.coach).token)
-        with clip.open("rb") as handle:
-            uploaded = self.teacher_api.post(
-                f"/api/v1/partnerships/{self.pid}/clips",
-                data={"file": (handle, "lesson.mp4"), "title": "Fractions", **form},
-                content_type="multipart/form-data",
-            )
-        assert uploaded.status_code == 202, uploaded.get_json()
-        self.cid = uploaded.get_json()["clip"]["id"]
-        assert self.teacher_api.get(f"/api/v1/clips/{self.cid}").get_json()["clip"]["status"] == (
-            "ready"
-        )
-        goal = self.teacher_api.post(
-            f"/api/v1/partnerships/{self.pid}/goals", json={"title": "Wait time"}
-        )
-        self.goal_id = goal.get_json()["goal"]["id"]
-
-    def comment(self, api: Api, **body) -> dict:
-        response = api.post(f"/api/v1/clips/{self.cid}/comments", json=body)
-        assert response.status_code == 201, response.get_json()
-        return response.get_json()["comment"]
-
-
-@pytest.fixture
-def review_factory(app, eager_app, make_user, api_for, phone_clip) -> Callable[..., Review]:
-    return lambda **form: Review(app, eager_app, make_user, api_for, phone_clip, **form)
 
 
 def open_clip(page: Page, base: str, review: Review) -> None:

@@ -136,3 +136,31 @@ def test_a_bad_file_does_not_disturb_the_next_upload(studio, media_samples):
     studio.upload(media_samples["random.bin"])
     clip_id = studio.upload(media_samples["h264_aac.mp4"]).json["clip"]["id"]
     assert studio.clip(clip_id)["status"] == "ready"
+
+
+def test_text_subtitles_become_caption_tracks(studio, tmp_path):
+    from tests.media.samples import ENGLISH_CUES, SPANISH_CUES, make_captioned_samples
+
+    samples = make_captioned_samples(tmp_path / "captioned")
+    clip_id = studio.upload(samples["captioned_two.mkv"], visibility="shared").json["clip"]["id"]
+    clip = studio.clip(clip_id, "coach")
+    assert clip["status"] == "ready", clip["error"]
+    assert [(t["language"], t["label"]) for t in clip["captions"]] == [
+        ("eng", "English"),
+        ("spa", "Spanish"),
+    ]
+    english = studio.get(clip["captions"][0]["url"], "coach")
+    assert english.status_code == 200 and english.mimetype == "text/vtt"
+    text = english.get_data(as_text=True)
+    assert text.startswith("WEBVTT") and ENGLISH_CUES[0] in text and SPANISH_CUES[0] not in text
+    assert studio.get(clip["captions"][0]["url"], "outsider").status_code == 404
+    page_client = studio.app.test_client()
+    with page_client.session_transaction() as session:
+        session["_user_id"] = studio.coach_id
+    html = page_client.get(f"/clips/{clip_id}").get_data(as_text=True)
+    assert '<track kind="captions"' in html and 'label="English"' in html
+
+
+def test_clips_without_subtitles_have_no_caption_tracks(studio, media_samples):
+    clip_id = studio.upload(media_samples["h264_aac.mp4"]).json["clip"]["id"]
+    assert studio.clip(clip_id)["captions"] == []

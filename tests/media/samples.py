@@ -176,3 +176,84 @@ def top_level_atoms(path: Path) -> list[str]:
                 file.seek(size - 8, 1)
             atoms.append(kind.decode("latin-1"))
     return atoms
+
+
+ENGLISH_CUES = ("Keep your elbow high", "Now breathe out")
+SPANISH_CUES = ("¡Codo alto!", "Ahora respira")
+
+
+def _srt(cues: tuple[str, str]) -> str:
+    first, second = cues
+    return (
+        f"1\n00:00:00,200 --> 00:00:00,900\n{first}\n\n2\n00:00:01,000 --> 00:00:01,800\n{second}\n"
+    )
+
+
+def _ffmpeg_quiet(*args: str | Path) -> None:
+    subprocess.run(
+        [FFMPEG, "-nostdin", "-y", "-hide_banner", "-loglevel", "error", *map(str, args)],
+        check=True,
+        capture_output=True,
+    )
+
+
+VIDEO = ["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10:duration=2"]
+SINE = ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=2"]
+X264 = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+
+
+def make_captioned_samples(directory: Path) -> dict[str, Path]:
+    """captioned.mp4 (one mov_text track, eng) and captioned_two.mkv (srt eng + spa)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    english = directory / "english.srt"
+    spanish = directory / "spanish.srt"
+    english.write_text(_srt(ENGLISH_CUES), encoding="utf-8")
+    spanish.write_text(_srt(SPANISH_CUES), encoding="utf-8")
+    mp4 = directory / "captioned.mp4"
+    mkv = directory / "captioned_two.mkv"
+    # video 0, audio 1, subtitle 2
+    _ffmpeg_quiet(
+        *VIDEO,
+        *SINE,
+        "-i",
+        english,
+        "-map",
+        "0",
+        "-map",
+        "1",
+        "-map",
+        "2",
+        *X264,
+        "-c:a",
+        "aac",
+        "-b:a",
+        "64k",
+        "-c:s",
+        "mov_text",
+        "-metadata:s:s:0",
+        "language=eng",
+        mp4,
+    )
+    # video 0, subtitles 1 and 2
+    _ffmpeg_quiet(
+        *VIDEO,
+        "-i",
+        english,
+        "-i",
+        spanish,
+        "-map",
+        "0",
+        "-map",
+        "1",
+        "-map",
+        "2",
+        *X264,
+        "-c:s",
+        "srt",
+        "-metadata:s:s:0",
+        "language=eng",
+        "-metadata:s:s:1",
+        "language=spa",
+        mkv,
+    )
+    return {"captioned.mp4": mp4, "captioned_two.mkv": mkv}

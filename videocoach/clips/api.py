@@ -27,7 +27,11 @@ MULTIPART_OVERHEAD = 1024 * 1024  # room for the form's other fields and boundar
 PRESIGNED_TTL_S = 300
 # A player keeps using the URL it was redirected to while the lesson plays and seeks.
 PRESIGNED_VIDEO_TTL_S = 3 * 3600
-SERVED_THROUGH_APP = {AssetKind.STORYBOARD_VTT.value, AssetKind.WAVEFORM.value}
+SERVED_THROUGH_APP = {
+    AssetKind.STORYBOARD_VTT.value,
+    AssetKind.WAVEFORM.value,
+    AssetKind.CAPTIONS.value,  # <track> needs same-origin (or CORS) text
+}
 
 
 class UnsupportedMediaType(DomainError):

@@ -91,6 +91,7 @@ class AssetKind(StrEnum):
     STORYBOARD_VTT = "storyboard_vtt"
     STORYBOARD_SHEET = "storyboard_sheet"
     WAVEFORM = "waveform"
+    CAPTIONS = "captions"  # WebVTT made from a text subtitle track of the original
 
 
 class ClipAsset(IdMixin, CreatedMixin, Base):

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 
 from videocoach import db
 from videocoach.clips import services
-from videocoach.clips.schemas import media_urls
+from videocoach.clips.schemas import caption_json, media_urls
 from videocoach.config import current_settings
 from videocoach.forms import ActionForm, flash_refusals
 from videocoach.partnerships import goals as goal_services
@@ -53,6 +53,7 @@ def clip_page(cid: str) -> ResponseReturnValue:
         clip=clip,
         partnership=clip_partnership(clip.partnership_id),
         media=media_urls(clip),
+        captions=caption_json(clip),
         goals=_goals_for_page(clip.partnership_id),
         action_form=ActionForm(),
     )

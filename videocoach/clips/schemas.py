@@ -17,6 +17,17 @@ def media_urls(clip: Clip) -> dict[str, str | None]:
     }
 
 
+def caption_json(clip: Clip) -> list[dict[str, Any]]:
+    return [
+        {
+            "url": url_for("clips_api.media", cid=clip.id, name=track.name),
+            "language": track.language,
+            "label": track.label,
+        }
+        for track in services.caption_tracks(clip)
+    ]
+
+
 class MediaSchema(BaseSchema):
     video = fields.String(allow_none=True, metadata={"description": "Playable as soon as possible"})
     poster = fields.String(allow_none=True)
@@ -44,12 +55,19 @@ class ClipSchema(BaseSchema):
     playable_at = fields.DateTime(allow_none=True)
     ready_at = fields.DateTime(allow_none=True)
     media = fields.Method("_media", metadata={"type": "object"})
+    captions = fields.Method(
+        "_captions",
+        metadata={"type": "array", "description": "WebVTT caption tracks: url, language, label"},
+    )
 
     def _duration(self, clip: Clip) -> float | None:
         return None if clip.duration_ms is None else clip.duration_ms / 1000
 
     def _media(self, clip: Clip) -> dict[str, Any]:
         return media_urls(clip)
+
+    def _captions(self, clip: Clip) -> list[dict[str, Any]]:
+        return caption_json(clip)
 
 
 class ClipEnvelope(BaseSchema):

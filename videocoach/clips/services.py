@@ -259,3 +259,25 @@ def moment_thumbnail(clip: Clip, t_ms: int) -> Thumbnail | None:
         sheet_width=columns * w,
         sheet_height=rows * h,
     )
+
+
+@dataclass(frozen=True)
+class CaptionTrack:
+    name: str  # the media name, e.g. "captions/0-eng.vtt"
+    language: str | None
+    label: str
+
+
+def caption_tracks(clip: Clip) -> list[CaptionTrack]:
+    """The clip's caption tracks, in the order of the original's subtitle streams."""
+    from videocoach.media.commands import language_name
+
+    tracks = []
+    for asset in sorted(clip.assets, key=lambda a: a.name):
+        if asset.kind != AssetKind.CAPTIONS.value:
+            continue
+        code = asset.name.removesuffix(".vtt").rsplit("-", 1)[-1]
+        language = None if code == "und" else code
+        label = language_name(language) or f"Captions {len(tracks) + 1}"
+        tracks.append(CaptionTrack(name=asset.name, language=language, label=label))
+    return tracks

@@ -17,6 +17,7 @@ STORYBOARD_PATTERN = "storyboard-%03d.jpg"
 POSTER_CANDIDATE_PATTERN = "poster-cand-%02d.jpg"
 WAVEFORM_PCM = "waveform.pcm"
 WAVEFORM_SAMPLE_RATE = 4000
+CAPTIONS_PATTERN = "captions-{n}.vtt"
 
 STORYBOARD_INTERVALS_S = (1, 2, 5, 10, 15, 20, 30, 60)
 THUMB_WIDTH = 160
@@ -24,6 +25,66 @@ SHEET_COLUMNS = 10
 SHEET_ROWS = 10
 MAX_WEB_FPS = 30
 KEYFRAME_INTERVAL_S = 2
+
+# Language tags seen on phone, camera and ripped files: ISO 639-2 (B and T) and 639-1.
+LANGUAGE_NAMES = {
+    "eng": "English",
+    "en": "English",
+    "spa": "Spanish",
+    "es": "Spanish",
+    "fre": "French",
+    "fra": "French",
+    "fr": "French",
+    "ger": "German",
+    "deu": "German",
+    "de": "German",
+    "ita": "Italian",
+    "it": "Italian",
+    "por": "Portuguese",
+    "pt": "Portuguese",
+    "dut": "Dutch",
+    "nld": "Dutch",
+    "nl": "Dutch",
+    "pol": "Polish",
+    "pl": "Polish",
+    "rus": "Russian",
+    "ru": "Russian",
+    "ukr": "Ukrainian",
+    "uk": "Ukrainian",
+    "tur": "Turkish",
+    "tr": "Turkish",
+    "ara": "Arabic",
+    "ar": "Arabic",
+    "chi": "Chinese",
+    "zho": "Chinese",
+    "zh": "Chinese",
+    "jpn": "Japanese",
+    "ja": "Japanese",
+    "kor": "Korean",
+    "ko": "Korean",
+    "hin": "Hindi",
+    "hi": "Hindi",
+    "swe": "Swedish",
+    "sv": "Swedish",
+    "nor": "Norwegian",
+    "no": "Norwegian",
+    "dan": "Danish",
+    "da": "Danish",
+    "fin": "Finnish",
+    "fi": "Finnish",
+    "gre": "Greek",
+    "ell": "Greek",
+    "el": "Greek",
+    "heb": "Hebrew",
+    "he": "Hebrew",
+    "wel": "Welsh",
+    "cym": "Welsh",
+    "cy": "Welsh",
+    "gle": "Irish",
+    "ga": "Irish",
+    "cat": "Catalan",
+    "ca": "Catalan",
+}
 
 # Every run: never wait on a terminal, overwrite our own temp outputs, progress on stdout.
 COMMON_FLAGS = ["-nostdin", "-y", "-hide_banner", "-loglevel", "warning", "-nostats"]
@@ -341,3 +402,51 @@ def storyboard_sheet_paths(out_dir: Path, layout: StoryboardLayout) -> list[Path
 
 def poster_candidate_paths(out_dir: Path) -> list[Path]:
     return sorted(out_dir.glob(POSTER_CANDIDATE_PATTERN.replace("%02d", "[0-9][0-9]")))
+
+
+def caption_file_name(n: int) -> str:
+    return CAPTIONS_PATTERN.format(n=n)
+
+
+def language_name(code: str | None) -> str | None:
+    """'eng', 'en' or 'en-US' -> 'English'; unknown, missing or 'und' -> None."""
+    if not code:
+        return None
+    return LANGUAGE_NAMES.get(code.strip().lower().replace("_", "-").split("-")[0])
+
+
+def caption_file_names(facts: ProbeFacts) -> list[tuple[str, str | None, str]]:
+    """(file name, language tag or None, label) per text caption track, as captions_args writes.
+
+    The label is the track's title, else its language's name, else "Captions N" (from 1).
+    """
+    names = []
+    for n, stream in enumerate(facts.text_subtitles):
+        language = stream.language if stream.language and stream.language != "und" else None
+        label = stream.title or language_name(language) or f"Captions {n + 1}"
+        names.append((caption_file_name(n), language, label))
+    return names
+
+
+def captions_args(
+    src: Path, out_dir: Path, facts: ProbeFacts, *, ffmpeg: str = "ffmpeg"
+) -> list[str]:
+    """Every text caption track to WebVTT (captions-0.vtt, ...) in one run; [] when none.
+
+    Bitmap tracks (DVD, Blu-ray) are left out: they would need OCR.
+    """
+    tracks = facts.text_subtitles
+    if not tracks:
+        return []
+    args = [ffmpeg, *COMMON_FLAGS, "-i", _file(src)]
+    for n, stream in enumerate(tracks):
+        args += [
+            "-map",
+            f"0:{stream.index}",
+            "-c:s",
+            "webvtt",
+            "-f",
+            "webvtt",
+            _file(out_dir / caption_file_name(n)),
+        ]
+    return args

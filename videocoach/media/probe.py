@@ -30,6 +30,9 @@ IMAGE_FORMATS = frozenset({"image2", "png_pipe", "jpeg_pipe", "webp_pipe", "gif_
 WEB_H264_PROFILES = frozenset({"Baseline", "Constrained Baseline", "Main", "High"})
 WEB_PIX_FMTS = frozenset({"yuv420p", "yuvj420p"})
 HDR_TRANSFERS = frozenset({"smpte2084", "arib-std-b67"})
+# Subtitle codecs ffmpeg can turn into WebVTT. Bitmap ones (dvd_subtitle,
+# hdmv_pgs_subtitle, dvb_subtitle) are pictures of text and would need OCR.
+TEXT_SUBTITLE_CODECS = frozenset({"mov_text", "subrip", "srt", "webvtt", "ass", "ssa", "text"})
 
 
 class MediaProblem(Exception):
@@ -38,6 +41,18 @@ class MediaProblem(Exception):
     def __init__(self, sentence: str) -> None:
         super().__init__(sentence)
         self.sentence = sentence
+
+
+@dataclass(frozen=True)
+class SubtitleStream:
+    index: int  # absolute stream index, for exact -map
+    codec: str
+    language: str | None = None  # tags.language as the file says it: "eng", "en", "und"...
+    title: str | None = None
+
+    @property
+    def is_text(self) -> bool:
+        return self.codec in TEXT_SUBTITLE_CODECS
 
 
 @dataclass(frozen=True)
@@ -62,6 +77,12 @@ class ProbeFacts:
     color_transfer: str | None = None
     video_index: int | None = None  # absolute stream indexes, for exact -map
     audio_index: int | None = None
+    subtitle_streams: tuple[SubtitleStream, ...] = ()
+
+    @property
+    def text_subtitles(self) -> tuple[SubtitleStream, ...]:
+        """The caption tracks that can become WebVTT, in stream order."""
+        return tuple(s for s in self.subtitle_streams if s.is_text)
 
     @property
     def display_width(self) -> int:
@@ -151,6 +172,32 @@ def _is_picture(stream: dict[str, Any]) -> bool:
     )
 
 
+def _tag(stream: dict[str, Any], name: str) -> str | None:
+    tags = stream.get("tags") or {}
+    # Matroska writes "language"; some muxers upper-case tag names.
+    value = tags.get(name, tags.get(name.upper()))
+    text = str(value).strip() if value is not None else ""
+    return text or None
+
+
+def _subtitle_streams(streams: list[dict[str, Any]]) -> tuple[SubtitleStream, ...]:
+    found = []
+    for stream in streams:
+        index = _int(stream.get("index"))
+        codec = stream.get("codec_name")
+        if stream.get("codec_type") != "subtitle" or index is None or not codec:
+            continue
+        found.append(
+            SubtitleStream(
+                index=index,
+                codec=str(codec),
+                language=_tag(stream, "language"),
+                title=_tag(stream, "title"),
+            )
+        )
+    return tuple(found)
+
+
 def parse_probe(json_text: str, size_bytes: int) -> ProbeFacts:
     data = json.loads(json_text or "{}")
     fmt = data.get("format") or {}
@@ -169,11 +216,13 @@ def parse_probe(json_text: str, size_bytes: int) -> ProbeFacts:
             "audio_channels": _int(audio.get("channels")),
             "audio_index": _int(audio.get("index")),
         }
+    subtitle_streams = _subtitle_streams(streams)
     if video is None:
         return ProbeFacts(
             format_name=fmt.get("format_name", ""),
             duration_s=duration,
             size_bytes=size_bytes,
+            subtitle_streams=subtitle_streams,
             **audio_facts,
         )
     avg = _ratio(video.get("avg_frame_rate"))
@@ -199,6 +248,7 @@ def parse_probe(json_text: str, size_bytes: int) -> ProbeFacts:
         sample_aspect_ratio=_ratio(video.get("sample_aspect_ratio")) or 1.0,
         color_transfer=video.get("color_transfer"),
         video_index=_int(video.get("index")),
+        subtitle_streams=subtitle_streams,
         **audio_facts,
     )
 
