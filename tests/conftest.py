@@ -256,17 +256,31 @@ def error_next_to(html: str, name: str) -> str:
 
 
 @contextmanager
-def serving(app: Flask) -> Iterator[str]:
-    """`app` over real HTTP (threaded, streaming bodies) on a free port."""
+def serving(app: Flask, server: str = "werkzeug") -> Iterator[str]:
+    """`app` over real HTTP (threaded, streaming bodies) on a free port; `server="cheroot"`
+    uses the embedded production server instead of werkzeug's."""
+    if server == "cheroot":
+        from cheroot.wsgi import Server
+
+        cheroot = Server(("127.0.0.1", 0), app, numthreads=4)
+        cheroot.prepare()
+        thread = threading.Thread(target=cheroot.serve, daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{cheroot.bind_addr[1]}"
+        finally:
+            cheroot.stop()
+            thread.join(timeout=10)
+        return
     from werkzeug.serving import make_server
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield f"http://127.0.0.1:{httpd.server_port}"
     finally:
-        server.shutdown()
+        httpd.shutdown()
         thread.join(timeout=10)
 
 

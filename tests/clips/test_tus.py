@@ -15,7 +15,7 @@ import secrets
 import socket
 import struct
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -67,6 +67,14 @@ def make_member(make_user, api_for) -> Callable[[], Member]:
 @pytest.fixture
 def member(make_member) -> Member:
     return make_member()
+
+
+@pytest.fixture(params=["werkzeug", "cheroot"])
+def live_server(request: pytest.FixtureRequest, app: Flask) -> Iterator[str]:
+    """Both servers: werkzeug's (bodies read in Python) and the embedded cheroot, where a
+    PATCH body is spliced from the socket straight into the staged file."""
+    with serving(app, request.param) as url:
+        yield url
 
 
 @pytest.fixture
@@ -517,3 +525,15 @@ def test_head_without_tus_resumable_is_412(app, uploads_url, member):
     response = http("HEAD", upload_url, headers=member.auth)
     assert response.status_code == 412
     assert response.headers["Tus-Version"] == "1.0.0"
+
+
+def test_cheroot_uploads_are_spliced_in_the_kernel(app, member, caplog):
+    data = os.urandom(3 * 1024 * 1024 + 123)
+    with serving(app, "cheroot") as base:
+        upload_url = new_upload(f"{base}/api/v1/uploads", member, len(data))
+        with caplog.at_level("INFO", logger="videocoach.clips.uploads"):
+            response = send_patch(upload_url, member, 0, data)
+    assert response.status_code == 204
+    assert f"{len(data)} bytes spliced from the socket" in caplog.text
+    clip_id = response.headers["Videocoach-Clip-Id"]
+    assert stored_original(app, clip_id) == data

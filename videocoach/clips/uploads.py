@@ -22,6 +22,7 @@ from videocoach import db
 from videocoach.accounts.models import User
 from videocoach.clips import services
 from videocoach.clips.models import Clip, Upload
+from videocoach.clips.zerocopy import SocketSplicer
 from videocoach.config import current_settings
 from videocoach.db import utcnow
 from videocoach.errors import Conflict, DomainError, Invalid, NotFound
@@ -137,15 +138,26 @@ def append(upload: Upload, offset: int, body: BinaryIO) -> Clip | None:
             )
         handle.seek(offset)
         written = 0
+        splicer = SocketSplicer.for_body(body)
         try:
-            while chunk := body.read(CHUNK):
-                if offset + written + len(chunk) > upload.length:
+            if splicer is not None:
+                if splicer.remaining > upload.length - offset:
                     raise TooLarge("More bytes arrived than Upload-Length announced.")
-                handle.write(chunk)
-                written += len(chunk)
+                try:
+                    splicer.copy_into(handle.fileno(), offset)
+                finally:
+                    written = splicer.written
+                    log.info("upload %s: %d bytes spliced from the socket", upload.id, written)
+            else:
+                while chunk := body.read(CHUNK):
+                    if offset + written + len(chunk) > upload.length:
+                        raise TooLarge("More bytes arrived than Upload-Length announced.")
+                    handle.write(chunk)
+                    written += len(chunk)
         except (OSError, ClientDisconnected):  # the client went away mid-body
             log.info("upload %s interrupted at %d bytes", upload.id, offset + written)
         finally:
+            handle.flush()
             handle.truncate(offset + written)
             upload.offset = offset + written
             db.session.commit()
