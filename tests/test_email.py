@@ -8,6 +8,8 @@ import socket
 import pytest
 from aiosmtpd.controller import Controller
 
+from tests.conftest import PASSWORD
+
 
 class Sink:
     def __init__(self) -> None:
@@ -30,24 +32,30 @@ def smtp_sink():
     controller.stop()
 
 
+def invite_cole(app, teacher, partnership_name: str = "Tess + Cole"):
+    """Sign in as `teacher` on `app`, start a partnership, invite cole@school.example."""
+    client = app.test_client()
+    token = client.post(
+        "/api/v1/auth/tokens", json={"email": teacher.email, "password": PASSWORD}
+    ).json["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    pid = client.post(
+        "/api/v1/partnerships",
+        json={"name": partnership_name, "role": "teacher"},
+        headers=headers,
+    ).json["partnership"]["id"]
+    return client.post(
+        f"/api/v1/partnerships/{pid}/invitations",
+        json={"email": "cole@school.example", "role": "coach"},
+        headers=headers,
+    )
+
+
 def test_invitation_is_emailed_to_the_invitee_only(make_app, make_user, smtp_sink):
     sink, url = smtp_sink
     teacher = make_user(name="Tess Teacher")
     app = make_app(SMTP_URL=url, VIDEOCOACH_PUBLIC_URL="https://coach.school.example")
-    client = app.test_client()
-    token = client.post(
-        "/api/v1/auth/tokens",
-        json={"email": teacher.email, "password": "correct horse battery staple"},
-    ).json["token"]
-    headers = {"Authorization": f"Bearer {token}"}
-    pid = client.post(
-        "/api/v1/partnerships", json={"name": "Tess + Cole", "role": "teacher"}, headers=headers
-    ).json["partnership"]["id"]
-    invitation = client.post(
-        f"/api/v1/partnerships/{pid}/invitations",
-        json={"email": "cole@school.example", "role": "coach"},
-        headers=headers,
-    ).json
+    invitation = invite_cole(app, teacher).json
     assert invitation["accept_url"].startswith("https://coach.school.example/invitations/accept?")
     assert len(sink.messages) == 1
     message = sink.messages[0]
@@ -59,21 +67,7 @@ def test_invitation_is_emailed_to_the_invitee_only(make_app, make_user, smtp_sin
 
 
 def test_unreachable_smtp_does_not_lose_the_invitation(make_app, make_user):
-    teacher = make_user()
     app = make_app(SMTP_URL="smtp://127.0.0.1:9")  # nothing listens on the discard port
-    client = app.test_client()
-    token = client.post(
-        "/api/v1/auth/tokens",
-        json={"email": teacher.email, "password": "correct horse battery staple"},
-    ).json["token"]
-    headers = {"Authorization": f"Bearer {token}"}
-    pid = client.post(
-        "/api/v1/partnerships", json={"name": "P", "role": "teacher"}, headers=headers
-    ).json["partnership"]["id"]
-    response = client.post(
-        f"/api/v1/partnerships/{pid}/invitations",
-        json={"email": "cole@school.example", "role": "coach"},
-        headers=headers,
-    )
+    response = invite_cole(app, make_user())
     assert response.status_code == 201
     assert response.json["accept_url"]  # shown to the inviter, who can pass it on
