@@ -132,7 +132,7 @@ def test_goals_page_shows_evidence_in_lesson_order_with_counts_and_a_chart(pair)
     assert '<svg class="evidence-chart"' in section and "2026-09" in section
     assert "2026-10" in section
     coach_view = page(pair, "coach", f"/partnerships/{pair.pid}/goals")
-    assert "Coach&#39;s private hunch" in coach_view
+    assert "private hunch" in coach_view
 
 
 def test_goals_page_query_count_does_not_grow_with_evidence(pair):
@@ -158,3 +158,13 @@ def test_goals_page_shows_the_moment_from_the_storyboard(studio, media_samples):
     sheet = f"/api/v1/clips/{clip_id}/media/storyboard/000.jpg"
     assert sheet in html
     assert studio.get(sheet, "coach").status_code == 200
+
+
+def test_goals_page_shows_comment_formatting_and_never_markup(pair):
+    gid = goal(pair, "Questions")
+    clip_id = add_clip(pair, "Lesson", date(2026, 10, 1))
+    comment(pair, clip_id, body="**Great** question <script>alert(1)</script>", goal_ids=[gid])
+    html = page(pair, "teacher", f"/partnerships/{pair.pid}/goals")
+    assert "<strong>Great</strong>" in html
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;" in html
