@@ -190,6 +190,12 @@ MATRIX: dict[str, Case] = {
         {"anonymous": 302, "outsider": 302, "admin": 302, "teacher": 200, "coach": 200},
         query=_accept_for_actor,
     ),
+    # exports (private notes only ever reach their author: tests/exports)
+    "GET /clips/<cid>/comments.csv": Case(member_pages(200), _content),
+    "GET /clips/<cid>/comments.vtt": Case(member_pages(200), _content),
+    "GET /clips/<cid>/summary": Case(member_pages(200), _content),
+    "GET /goals/<gid>/comments.csv": Case(member_pages(200), _content),
+    "GET /goals/<gid>/summary": Case(member_pages(200), _content),
     # admin pages: accounts only
     "GET /admin/users": Case(
         {"anonymous": 302, "outsider": 404, "admin": 200, "teacher": 404, "coach": 404}

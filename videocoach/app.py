@@ -87,6 +87,7 @@ def register_blueprints(app: Flask) -> None:
     from videocoach.admin.routes import bp as admin_pages
     from videocoach.api import init_api
     from videocoach.clips.routes import bp as clip_pages
+    from videocoach.exports.routes import bp as exports
     from videocoach.health import bp as health
     from videocoach.partnerships.routes import bp as partnership_pages
 
@@ -94,6 +95,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts_pages)
     app.register_blueprint(partnership_pages)
     app.register_blueprint(clip_pages)
+    app.register_blueprint(exports)
     app.register_blueprint(admin_pages)
     init_api(app)
 

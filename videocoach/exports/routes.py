@@ -1,0 +1,74 @@
+"""Downloads and printable summaries. Same access rules as the pages they come from."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from flask import Blueprint, Response, render_template
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required
+
+from videocoach.comments.services import KINDS
+from videocoach.exports import services
+
+bp = Blueprint("exports", __name__)
+
+
+def _download(body: str, mimetype: str, name: str) -> Response:
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-")[:80] or "export"
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{safe}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/clips/<cid>/comments.csv")
+@login_required
+def clip_csv(cid: str) -> Response:
+    clip, rows = services.clip_rows(current_user, cid)
+    return _download(services.to_csv(rows), "text/csv", f"{clip.title}-comments.csv")
+
+
+@bp.get("/clips/<cid>/comments.vtt")
+@login_required
+def clip_vtt(cid: str) -> Response:
+    clip, rows = services.clip_rows(current_user, cid)
+    return _download(services.to_vtt(rows), "text/vtt", f"{clip.title}-comments.vtt")
+
+
+@bp.get("/clips/<cid>/summary")
+@login_required
+def clip_summary(cid: str) -> ResponseReturnValue:
+    clip, rows = services.clip_rows(current_user, cid)
+    return render_template(
+        "exports/summary.html",
+        heading=clip.title,
+        subject=clip,
+        rows=rows,
+        counts=Counter(row.comment.kind for row in rows),
+        kinds=KINDS,
+        clock=services.clock,
+    )
+
+
+@bp.get("/goals/<gid>/comments.csv")
+@login_required
+def goal_csv(gid: str) -> Response:
+    goal, rows = services.goal_rows(current_user, gid)
+    return _download(services.to_csv(rows), "text/csv", f"{goal.title}-evidence.csv")
+
+
+@bp.get("/goals/<gid>/summary")
+@login_required
+def goal_summary(gid: str) -> ResponseReturnValue:
+    goal, rows = services.goal_rows(current_user, gid)
+    return render_template(
+        "exports/summary.html",
+        heading=goal.title,
+        subject=goal,
+        rows=rows,
+        counts=Counter(row.comment.kind for row in rows),
+        kinds=KINDS,
+        clock=services.clock,
+    )
