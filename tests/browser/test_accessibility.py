@@ -183,7 +183,7 @@ def test_focus_is_visible_on_the_clip_page(
     page.goto(f"{eager_server}/clips/{review.cid}")
     expect(page.locator("#review")).to_have_attribute("data-loaded", "true")
     seen = []
-    for _ in range(14):
+    for _ in range(24):  # through the player and the export links, on to the composer
         page.keyboard.press("Tab")
         style = page.evaluate(FOCUS_STYLE, page.evaluate_handle("document.activeElement"))
         assert style["tag"] != "BODY", f"focus was lost after {seen}"
