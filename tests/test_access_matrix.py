@@ -26,6 +26,8 @@ from videocoach.clips.models import Clip, ClipAsset, Upload
 from videocoach.clips.uploads import staged_path
 from videocoach.comments.models import Comment
 from videocoach.db import utcnow
+from videocoach.notifications import services as notifications
+from videocoach.notifications.models import Event, Notification
 from videocoach.partnerships import goals, services
 from videocoach.partnerships.models import Membership
 
@@ -280,6 +282,25 @@ MATRIX: dict[str, Case] = {
         member_pages(302), _content, body=lambda w, a: {"visibility": "private"}
     ),
     "POST /clips/<cid>/delete": Case(member_pages(302), _content),
+    # notifications: each person's own (the world's one is the teacher's)
+    "GET /notifications": Case(signed_in(200, anonymous=302)),
+    "GET /notifications/<nid>": Case(
+        {"anonymous": 302, "outsider": 404, "admin": 404, "teacher": 302, "coach": 404},
+        lambda w: {"nid": w.extras["notification"]},
+    ),
+    "POST /notifications/read": Case(signed_in(302, anonymous=302)),
+    "POST /account/notifications": Case(
+        signed_in(302, anonymous=302), body=lambda w, a: {"email_notifications": "daily"}
+    ),
+    # the signed token is the credential: no sign-in needed (one-click unsubscribe)
+    "GET /notifications/unsubscribe/<token>": Case(
+        everyone(200), lambda w: {"token": w.extras["unsubscribe"]}
+    ),
+    "POST /notifications/unsubscribe/<token>": Case(
+        everyone(200), lambda w: {"token": w.extras["unsubscribe"]}
+    ),
+    f"GET {API}/notifications": Case(signed_in(200)),
+    f"POST {API}/notifications/read": Case(signed_in(200), body=lambda w, a: {}),
 }
 
 
@@ -371,11 +392,21 @@ def add_clips(world: World, teacher: User) -> None:
     comment = Comment(clip_id=shared.id, author_id=teacher.id, t_start_ms=1000, body="Look here")
     db.session.add(comment)
     db.session.flush()
+    notification = Notification(
+        recipient_id=teacher.id,
+        event=Event.CLIP_READY.value,
+        partnership_id=world.pid,
+        clip_id=shared.id,
+    )
+    db.session.add(notification)
+    db.session.flush()
     world.extras |= {
         "clip": shared.id,
         "failed_clip": failed.id,
         "upload": upload.id,
         "comment": comment.id,
+        "notification": notification.id,
+        "unsubscribe": notifications.unsubscribe_token(teacher),
     }
 
 

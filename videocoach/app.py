@@ -89,6 +89,8 @@ def register_blueprints(app: Flask) -> None:
     from videocoach.clips.routes import bp as clip_pages
     from videocoach.exports.routes import bp as exports
     from videocoach.health import bp as health
+    from videocoach.notifications.routes import bp as notification_pages
+    from videocoach.notifications.routes import init_notifications
     from videocoach.partnerships.routes import bp as partnership_pages
 
     app.register_blueprint(health)
@@ -97,6 +99,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(clip_pages)
     app.register_blueprint(exports)
     app.register_blueprint(admin_pages)
+    app.register_blueprint(notification_pages)
+    init_notifications(app)
     init_api(app)
 
 

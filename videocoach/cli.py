@@ -1,4 +1,4 @@
-"""The `videocoach` command: serve, worker, db upgrade, create-user."""
+"""The `videocoach` command: serve, worker, db upgrade, create-user, send-digests."""
 
 from __future__ import annotations
 
@@ -122,6 +122,17 @@ def create_user(email: str, name: str, admin: bool) -> None:
             sys.exit(1)
         database.session.commit()
         click.echo(f"Created {'admin ' if admin else ''}account {user.email} (id {user.id}).")
+
+
+@main.command("send-digests")
+def send_digests() -> None:
+    """Email each user who chose a daily digest what they have not seen (run once a day)."""
+    from videocoach.notifications.services import send_daily_digests
+
+    app = _make_app()
+    with app.app_context():
+        sent = send_daily_digests()
+    click.echo(f"Sent {sent} digest email{'s' if sent != 1 else ''}.")
 
 
 if __name__ == "__main__":

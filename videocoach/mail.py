@@ -14,14 +14,23 @@ log = logging.getLogger(__name__)
 SMTP_TIMEOUT_S = 15
 
 
-def send(to: str, subject: str, body: str) -> bool:
-    """Send one plain-text message; True when it was handed to SMTP (or logged)."""
+def send(to: str, subject: str, body: str, headers: dict[str, str] | None = None) -> bool:
+    """Send one plain-text message; True when it was handed to SMTP (or logged).
+
+    `headers` adds more header fields (e.g. List-Unsubscribe).
+    """
     settings = current_settings()
     message = EmailMessage()
     message["From"] = settings.mail_from
     message["To"] = to
     message["Subject"] = subject
     message.set_content(body)
+    if headers:
+        # Long URL headers (List-Unsubscribe) must stay plain: at the default 78 columns the
+        # policy would wrap them in RFC 2047 encoded words, which mail clients do not decode.
+        message.policy = message.policy.clone(max_line_length=998)
+        for name, value in headers.items():
+            message[name] = value
     if not settings.smtp_url:
         log.info(
             "email not sent (SMTP_URL is not set); it would have said:\nTo: %s\nSubject: %s\n\n%s",

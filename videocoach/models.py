@@ -4,6 +4,7 @@ from videocoach.accounts.models import ApiToken, User
 from videocoach.clips.models import Clip, ClipAsset, ClipView, Upload
 from videocoach.comments.models import Comment, comment_goals
 from videocoach.db import Base
+from videocoach.notifications.models import Notification
 from videocoach.partnerships.models import Goal, Invitation, Membership, Partnership
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "Goal",
     "Invitation",
     "Membership",
+    "Notification",
     "Partnership",
     "Upload",
     "User",

@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import url_for
+from flask import current_app, has_request_context, url_for
 
 from videocoach.config import current_settings
+
+log = logging.getLogger(__name__)
+FALLBACK_ORIGIN = "http://localhost:5000"
 
 
 def external_url(endpoint: str, **values: Any) -> str:
     """An absolute URL, on VIDEOCOACH_PUBLIC_URL when set (behind a proxy), else this host."""
     public = current_settings().public_url
+    if not has_request_context():
+        # A worker (emails) knows no host of its own: VIDEOCOACH_PUBLIC_URL names it.
+        if not public:
+            log.warning("VIDEOCOACH_PUBLIC_URL is not set; links use %s", FALLBACK_ORIGIN)
+        parts = urlsplit(public or FALLBACK_ORIGIN)
+        adapter = current_app.url_map.bind(
+            parts.netloc, script_name=parts.path or "/", url_scheme=parts.scheme
+        )
+        return adapter.build(endpoint, values, force_external=True)
     if public:
         return public + url_for(endpoint, **values)
     return url_for(endpoint, _external=True, **values)

@@ -40,6 +40,7 @@ from videocoach.config import current_settings
 from videocoach.db import new_id, utcnow
 from videocoach.media import commands, frames, progress, storyboard, waveform
 from videocoach.media.probe import MediaProblem, ProbeFacts, can_remux_for_web, probe, problem_with
+from videocoach.notifications import services as notifications
 from videocoach.storage import StorageError
 from videocoach.storage.base import file_sha256
 
@@ -200,12 +201,14 @@ def fail(clip_id: str, token: str | None, sentence: str) -> None:
     condition = [Clip.id == clip_id]
     if token is not None:
         condition.append(Clip.job_token == token)
-    db.session.execute(
+    result = db.session.execute(
         update(Clip)
         .where(*condition)
         .values(status=ClipStatus.FAILED.value, error=sentence, job_token=None, step=None)
     )
     db.session.commit()
+    if result.rowcount:  # type: ignore[attr-defined]
+        notify_uploader(clip_id, ready=False)
 
 
 def run_steps(clip_id: str, report: Reporter, work: Path) -> None:
@@ -230,6 +233,14 @@ def run_steps(clip_id: str, report: Reporter, work: Path) -> None:
     clip.playable_at = clip.playable_at or clip.ready_at
     db.session.commit()
     log.info("clip %s is ready", clip_id)
+    notify_uploader(clip_id, ready=True)
+
+
+def notify_uploader(clip_id: str, *, ready: bool) -> None:
+    """Tell the uploader the clip is ready or failed (after the status is committed)."""
+    notifications.clip_processed(clip_id, ready=ready)
+    db.session.commit()
+    notifications.dispatch_pending()
 
 
 def original_file(clip: Clip, work: Path) -> Path:

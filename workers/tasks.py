@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from videocoach import db
 from videocoach.clips.models import Clip, ClipStatus
+from videocoach.notifications import services as notifications
 from workers import pipeline
 from workers.celery_app import PROCESS_CLIP
 
@@ -46,3 +47,15 @@ def requeue_unfinished_clips() -> int:
     if clip_ids:
         log.info("re-queued %d unfinished clips", len(clip_ids))
     return len(clip_ids)
+
+
+@shared_task(name=notifications.SEND_EMAILS)
+def send_notification_emails(notification_ids: list[str]) -> int:
+    """Email each notification to recipients who chose "immediate" (others: digest or none)."""
+    return notifications.send_immediate_emails(notification_ids)
+
+
+@shared_task(name=notifications.SEND_DIGESTS)
+def send_daily_digests() -> int:
+    """One email per "daily" user listing what they have not seen (run daily: send-digests)."""
+    return notifications.send_daily_digests()

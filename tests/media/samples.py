@@ -197,9 +197,9 @@ def _ffmpeg_quiet(*args: str | Path) -> None:
     )
 
 
-VIDEO = ["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10:duration=2"]
-SINE = ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=2"]
-X264 = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+CAPTION_VIDEO = ["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10:duration=2"]
+CAPTION_SINE = ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=2"]
+CAPTION_X264 = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
 
 
 def make_captioned_samples(directory: Path) -> dict[str, Path]:
@@ -213,8 +213,8 @@ def make_captioned_samples(directory: Path) -> dict[str, Path]:
     mkv = directory / "captioned_two.mkv"
     # video 0, audio 1, subtitle 2
     _ffmpeg_quiet(
-        *VIDEO,
-        *SINE,
+        *CAPTION_VIDEO,
+        *CAPTION_SINE,
         "-i",
         english,
         "-map",
@@ -223,7 +223,7 @@ def make_captioned_samples(directory: Path) -> dict[str, Path]:
         "1",
         "-map",
         "2",
-        *X264,
+        *CAPTION_X264,
         "-c:a",
         "aac",
         "-b:a",
@@ -236,7 +236,7 @@ def make_captioned_samples(directory: Path) -> dict[str, Path]:
     )
     # video 0, subtitles 1 and 2
     _ffmpeg_quiet(
-        *VIDEO,
+        *CAPTION_VIDEO,
         "-i",
         english,
         "-i",
@@ -247,7 +247,7 @@ def make_captioned_samples(directory: Path) -> dict[str, Path]:
         "1",
         "-map",
         "2",
-        *X264,
+        *CAPTION_X264,
         "-c:s",
         "srt",
         "-metadata:s:s:0",

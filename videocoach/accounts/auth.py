@@ -14,6 +14,10 @@ from videocoach.errors import DomainError
 from videocoach.extensions import csrf, login_manager
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# One-click unsubscribe (RFC 8058): mail clients POST to the link in List-Unsubscribe
+# without a session or a CSRF token; the signed token in the URL is the credential, and
+# all a forged request could do is switch off that one person's emails.
+CSRF_EXEMPT_ENDPOINTS = frozenset({"notifications.unsubscribe"})
 
 
 class Unauthorized(DomainError):
@@ -72,6 +76,8 @@ def protect_cookie_requests() -> None:
     header without a CORS preflight, which we never allow), so they skip it.
     """
     if request.method not in UNSAFE_METHODS or _has_authorization_header():
+        return
+    if request.endpoint in CSRF_EXEMPT_ENDPOINTS:
         return
     if wants_json() and not request.cookies:
         return  # a script with no session: nothing a forged request could borrow

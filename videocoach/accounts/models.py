@@ -18,6 +18,10 @@ class User(IdMixin, CreatedMixin, UserMixin, Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # "immediate" | "daily" | "off" (videocoach.notifications.models.EmailPreference)
+    email_notifications: Mapped[str] = mapped_column(
+        String(16), default="immediate", server_default="immediate"
+    )
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses sessions for inactive users

@@ -20,6 +20,7 @@ from videocoach.clips.models import AssetKind
 from videocoach.clips.schemas import ClipEnvelope, ClipList, ClipUpdateSchema, ClipUploadForm
 from videocoach.config import current_settings
 from videocoach.errors import DomainError, Invalid, NotFound
+from videocoach.notifications import services as notifications
 
 blp = Blueprint("clips_api", __name__, url_prefix=API_PREFIX, description="Clips and media")
 
@@ -116,6 +117,7 @@ def update_clip(body: dict[str, Any], cid: str) -> dict[str, Any]:
     """Rename, share or unshare (uploader only)."""
     clip = services.update_clip(api_user(), cid, body)
     db.session.commit()
+    notifications.dispatch_pending()
     return {"clip": clip}
 
 

@@ -11,6 +11,7 @@ from videocoach.clips import services
 from videocoach.clips.schemas import caption_json, media_urls
 from videocoach.config import current_settings
 from videocoach.forms import ActionForm, flash_refusals
+from videocoach.notifications import services as notifications
 from videocoach.partnerships import goals as goal_services
 from videocoach.partnerships import services as partnerships
 from videocoach.partnerships.home import mark_clip_seen
@@ -91,6 +92,7 @@ def retry(cid: str) -> ResponseReturnValue:
 def set_visibility(cid: str) -> ResponseReturnValue:
     clip = services.update_clip(current_user, cid, {"visibility": request.form.get("visibility")})
     db.session.commit()
+    notifications.dispatch_pending()
     if clip.visibility == "shared":
         flash("Shared with your partnership.", "success")
     else:

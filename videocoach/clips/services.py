@@ -19,6 +19,7 @@ from videocoach import access, db
 from videocoach.accounts.models import User
 from videocoach.clips.models import AssetKind, Clip, ClipAsset, ClipStatus, Visibility
 from videocoach.errors import Forbidden, Invalid, NotFound
+from videocoach.notifications import services as notifications
 from videocoach.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -155,7 +156,11 @@ def update_clip(user: User, clip_id: str, changes: dict[str, Any]) -> Clip:
     if "title" in changes:
         clip.title = clean_title(changes["title"]) if changes["title"] else clip.title
     if "visibility" in changes:
+        was = clip.visibility
         clip.visibility = parse_visibility(changes["visibility"])
+        if was != clip.visibility == Visibility.SHARED.value:
+            db.session.flush()  # the members' access checks must see it shared
+            notifications.clip_shared(clip, user)
     if "recorded_on" in changes:
         clip.recorded_on = parse_recorded_on(changes["recorded_on"])
     db.session.flush()

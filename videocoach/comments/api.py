@@ -19,6 +19,7 @@ from videocoach.comments.schemas import (
     CommentList,
     CommentUpdateSchema,
 )
+from videocoach.notifications import services as notifications
 
 blp = Blueprint("comments_api", __name__, url_prefix=API_PREFIX, description="Comments")
 
@@ -39,6 +40,7 @@ def list_comments(filters: dict[str, Any], cid: str) -> Response:
 def create_comment(body: dict[str, Any], cid: str) -> dict[str, Any]:
     comment = services.create_comment(api_user(), cid, body)
     db.session.commit()
+    notifications.dispatch_pending()
     return {"comment": services.comment_json(comment)}
 
 

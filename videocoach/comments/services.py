@@ -18,6 +18,7 @@ from videocoach.comments.formatting import BODY_MAX, body_html, clean_body
 from videocoach.comments.models import Comment, CommentKind, comment_goals
 from videocoach.db import utcnow
 from videocoach.errors import Forbidden, Invalid
+from videocoach.notifications import services as notifications
 from videocoach.partnerships.models import Goal
 
 KINDS = [kind.value for kind in CommentKind]
@@ -233,6 +234,7 @@ def create_comment(user: User, clip_id: str, values: dict[str, Any]) -> Comment:
     )
     db.session.add(comment)
     db.session.flush()
+    notifications.comment_created(comment)
     return comment
 
 

@@ -16,6 +16,7 @@ from videocoach.accounts.services import normalise_email
 from videocoach.config import current_settings
 from videocoach.db import utcnow
 from videocoach.errors import Conflict, Forbidden, Invalid, NotFound
+from videocoach.notifications import services as notifications
 from videocoach.partnerships.models import Invitation, Membership, Partnership, Role
 
 log = logging.getLogger(__name__)
@@ -117,6 +118,7 @@ def invite(
     )
     db.session.add(invitation)
     db.session.flush()
+    notifications.invitation_created(invitation)
     link = link_for(raw_token)
     mail.send(
         to=email,
