@@ -95,12 +95,22 @@ def console() -> ConsoleLog:
 
 
 @pytest.fixture
-def new_page(browser: Browser, console: ConsoleLog) -> Iterator[Callable[..., Page]]:
+def context_options() -> dict[str, object]:
+    """Extra browser-context options; a test module may override this fixture."""
+    return {}
+
+
+@pytest.fixture
+def new_page(
+    browser: Browser, console: ConsoleLog, context_options: dict[str, object]
+) -> Iterator[Callable[..., Page]]:
     """Open a page in a fresh context (own cookies): one per person in the test."""
     contexts: list[BrowserContext] = []
 
     def factory(viewport: tuple[int, int] = (1024, 768)) -> Page:
-        context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+        context = browser.new_context(
+            viewport={"width": viewport[0], "height": viewport[1]}, **context_options
+        )
         context.set_default_timeout(DEFAULT_TIMEOUT_MS)
         contexts.append(context)
         page = context.new_page()

@@ -6,13 +6,12 @@ axe-core is vendored for the tests only (tests/browser/vendor, MPL-2.0); it is n
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import DEFAULT_TIMEOUT_MS, ConsoleLog, Review, sign_in
+from tests.browser.conftest import ConsoleLog, Review, sign_in
 
 AXE = Path(__file__).resolve().parent / "vendor" / "axe-4.14.1.min.js"
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
@@ -30,26 +29,10 @@ async (tags) => {
 
 
 @pytest.fixture
-def new_page(browser: Browser, console: ConsoleLog) -> Iterator[Callable[..., Page]]:
-    """Like the shared fixture, but the page's CSP (script-src 'self') lets axe's
-    injected script tag run: nothing else about the pages changes."""
-    contexts: list[BrowserContext] = []
-
-    def factory(viewport: tuple[int, int] = (1024, 768)) -> Page:
-        context = browser.new_context(
-            viewport={"width": viewport[0], "height": viewport[1]}, bypass_csp=True
-        )
-        context.set_default_timeout(DEFAULT_TIMEOUT_MS)
-        contexts.append(context)
-        page = context.new_page()
-        console.watch(page)
-        return page
-
-    yield factory
-    for context in contexts:
-        context.close()
-    if console.entries:
-        print("\nbrowser console:\n  " + "\n  ".join(console.entries))
+def context_options() -> dict[str, object]:
+    """Bypass the page's CSP (script-src 'self') so axe's injected script tag can run:
+    nothing else about the pages changes."""
+    return {"bypass_csp": True}
 
 
 def violations(page: Page, label: str) -> list[str]:

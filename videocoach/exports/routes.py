@@ -41,10 +41,14 @@ def clip_vtt(cid: str) -> Response:
 @login_required
 def clip_summary(cid: str) -> ResponseReturnValue:
     clip, rows = services.clip_rows(current_user, cid)
+    return _summary(clip.title, clip, rows)
+
+
+def _summary(heading: str, subject: object, rows: list[services.ExportRow]) -> str:
     return render_template(
         "exports/summary.html",
-        heading=clip.title,
-        subject=clip,
+        heading=heading,
+        subject=subject,
         rows=rows,
         counts=Counter(row.comment.kind for row in rows),
         kinds=KINDS,
@@ -63,12 +67,4 @@ def goal_csv(gid: str) -> Response:
 @login_required
 def goal_summary(gid: str) -> ResponseReturnValue:
     goal, rows = services.goal_rows(current_user, gid)
-    return render_template(
-        "exports/summary.html",
-        heading=goal.title,
-        subject=goal,
-        rows=rows,
-        counts=Counter(row.comment.kind for row in rows),
-        kinds=KINDS,
-        clock=services.clock,
-    )
+    return _summary(goal.title, goal, rows)
