@@ -54,7 +54,11 @@ def invite_cole(app, teacher, partnership_name: str = "Tess + Cole"):
 def test_invitation_is_emailed_to_the_invitee_only(make_app, make_user, smtp_sink):
     sink, url = smtp_sink
     teacher = make_user(name="Tess Teacher")
-    app = make_app(SMTP_URL=url, VIDEOCOACH_PUBLIC_URL="https://coach.school.example")
+    app = make_app(
+        SMTP_URL=url,
+        VIDEOCOACH_PUBLIC_URL="https://coach.school.example",
+        VIDEOCOACH_TASKS_EAGER="1",  # the email goes out from a worker task
+    )
     invitation = invite_cole(app, teacher).json
     assert invitation["accept_url"].startswith("https://coach.school.example/invitations/accept?")
     assert len(sink.messages) == 1
@@ -71,3 +75,15 @@ def test_unreachable_smtp_does_not_lose_the_invitation(make_app, make_user):
     response = invite_cole(app, make_user())
     assert response.status_code == 201
     assert response.json["accept_url"]  # shown to the inviter, who can pass it on
+
+
+def test_the_invitation_email_is_sent_by_a_worker_not_by_the_request(
+    make_app, make_user, smtp_sink
+):
+    sink, url = smtp_sink
+    app = make_app(SMTP_URL=url)  # jobs queue up for a worker; none runs in this test
+    response = invite_cole(app, make_user())
+    assert response.status_code == 201
+    assert sink.messages == []
+    queue = app.extensions["videocoach.settings"].data_dir / "queue"
+    assert any(queue.iterdir())

@@ -64,3 +64,25 @@ def deliver(smtp_url: str, message: EmailMessage) -> None:
         if parts.username:
             client.login(unquote(parts.username), unquote(parts.password or ""))
         client.send_message(message)
+
+
+PENDING_EMAILS = "videocoach.pending_emails"
+SEND_EMAIL = "videocoach.send_email"
+
+
+def queue(to: str, subject: str, body: str) -> None:
+    """Send later, from a worker, once the request's transaction has committed."""
+    from videocoach import db
+
+    db.session.info.setdefault(PENDING_EMAILS, []).append((to, subject, body))
+
+
+def dispatch_queued() -> None:
+    """After the commit: hand the queued emails to the worker (never sent in the request)."""
+    from flask import current_app
+
+    from videocoach import db
+
+    task = current_app.extensions["celery"].tasks[SEND_EMAIL]
+    for to, subject, body in db.session.info.pop(PENDING_EMAILS, []):
+        task.apply_async(args=[to, subject, body])

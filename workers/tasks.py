@@ -8,7 +8,7 @@ from celery import shared_task
 from flask import current_app
 from sqlalchemy import select
 
-from videocoach import db
+from videocoach import db, mail
 from videocoach.clips.models import Clip, ClipStatus
 from videocoach.notifications import services as notifications
 from workers import pipeline
@@ -47,6 +47,13 @@ def requeue_unfinished_clips() -> int:
     if clip_ids:
         log.info("re-queued %d unfinished clips", len(clip_ids))
     return len(clip_ids)
+
+
+@shared_task(name=mail.SEND_EMAIL, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_email(to: str, subject: str, body: str) -> None:
+    """One email prepared by a request (an invitation), sent outside it."""
+    if not mail.send(to=to, subject=subject, body=body):
+        raise OSError(f"could not send email to {to}; will retry")
 
 
 @shared_task(name=notifications.SEND_EMAILS)

@@ -120,7 +120,7 @@ def invite(
     db.session.flush()
     notifications.invitation_created(invitation)
     link = link_for(raw_token)
-    mail.send(
+    mail.queue(
         to=email,
         subject=f"{user.name} invited you to coach together on videocoach",
         body=(
