@@ -168,3 +168,19 @@ def test_goals_page_shows_comment_formatting_and_never_markup(pair):
     assert "<strong>Great</strong>" in html
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;" in html
+
+
+def test_home_shows_recent_activity_newest_first_and_keeps_privacy(pair):
+    shared = add_clip(pair, "Shared lesson", date(2026, 10, 1))
+    add_clip(pair, "Rehearsal", date(2026, 10, 2), shared=False)
+    comment(pair, shared, "coach", body="Nice")
+    comment(pair, shared, body="Private thought", private=True)
+    gid = goal(pair, "Wait time")
+    pair.client().patch(f"/api/v1/goals/{gid}", json={"status": "met"}, headers=pair.headers())
+    html = page(pair, "coach", f"/partnerships/{pair.pid}")
+    activity = html.split('id="activity-heading"')[1].split("</section>")[0]
+    events = ("Goal met: Wait time", "Cole commented on", "uploaded")
+    positions = [activity.index(text) for text in events]
+    assert positions == sorted(positions)  # newest first
+    assert "Rehearsal" not in activity  # the teacher's private clip
+    assert activity.count("commented on") == 1  # the private note is not activity for others

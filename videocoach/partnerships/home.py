@@ -34,10 +34,20 @@ class Changes:
 
 
 @dataclass
+class Activity:
+    at: datetime
+    kind: str  # "clip" | "comment" | "goal_met"
+    who: str
+    what: str  # the clip or goal title
+    clip_id: str | None = None
+
+
+@dataclass
 class Home:
     clips: list[Clip]
     unread: dict[str, int]
     changes: Changes
+    activity: list[Activity] = field(default_factory=list)
 
 
 def _visible_comment_ids(user: User):  # type: ignore[no-untyped-def]
@@ -112,7 +122,42 @@ def partnership_home(user: User, partnership_id: str) -> Home:
             )
         )
     membership.last_visited_at = utcnow()
-    return Home(clips=clips, unread=unread_counts(user, [c.id for c in clips]), changes=changes)
+    return Home(
+        clips=clips,
+        unread=unread_counts(user, [c.id for c in clips]),
+        changes=changes,
+        activity=recent_activity(user, partnership_id),
+    )
+
+
+def recent_activity(user: User, partnership_id: str, limit: int = 15) -> list[Activity]:
+    """New clips, comments and goals met, newest first, as far as this person may see."""
+    clips = db.session.execute(
+        access.visible_clips(user)
+        .with_only_columns(Clip.id, Clip.title, Clip.created_at, User.name)
+        .join(User, User.id == Clip.uploaded_by_id)
+        .where(Clip.partnership_id == partnership_id)
+        .order_by(Clip.created_at.desc())
+        .limit(limit)
+    ).all()
+    comments = db.session.execute(
+        select(Comment.created_at, Clip.id, Clip.title, User.name)
+        .join(Clip, Clip.id == Comment.clip_id)
+        .join(User, User.id == Comment.author_id)
+        .where(Comment.id.in_(_visible_comment_ids(user)), Clip.partnership_id == partnership_id)
+        .order_by(Comment.created_at.desc())
+        .limit(limit)
+    ).all()
+    goals = db.session.scalars(
+        access.visible_goals(user)
+        .where(Goal.partnership_id == partnership_id, Goal.met_at.is_not(None))
+        .order_by(Goal.met_at.desc())
+        .limit(limit)
+    ).all()
+    events = [Activity(at, "clip", who, title, clip_id) for clip_id, title, at, who in clips]
+    events += [Activity(at, "comment", who, title, clip_id) for at, clip_id, title, who in comments]
+    events += [Activity(goal.met_at, "goal_met", "", goal.title) for goal in goals if goal.met_at]
+    return sorted(events, key=lambda event: event.at, reverse=True)[:limit]
 
 
 def mark_clip_seen(user: User, clip: Clip) -> None:
