@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
 
 from videocoach import access, db
 from videocoach.accounts.models import User
@@ -225,10 +224,6 @@ def media_names(clip: Clip) -> dict[str, str | None]:
         "storyboard": STORYBOARD_NAME if AssetKind.STORYBOARD_VTT.value in kinds else None,
         "waveform": WAVEFORM_NAME if AssetKind.WAVEFORM.value in kinds else None,
     }
-
-
-def assets_of(clip_id: str) -> Sequence[ClipAsset]:
-    return db.session.scalars(select(ClipAsset).where(ClipAsset.clip_id == clip_id)).all()
 
 
 @dataclass(frozen=True)
