@@ -338,3 +338,11 @@ def studio(eager_app: Flask, make_user):
     from tests.studio import make_studio
 
     return make_studio(eager_app, make_user)
+
+
+@pytest.fixture
+def pair(app: Flask, make_user):
+    """A teacher + coach partnership (and an outsider) with API tokens; jobs are not run."""
+    from tests.studio import make_studio
+
+    return make_studio(app, make_user)

@@ -29,7 +29,7 @@ from videocoach.db import utcnow
 from videocoach.notifications import services as notifications
 from videocoach.notifications.models import Event, Notification
 from videocoach.partnerships import goals, services
-from videocoach.partnerships.models import Membership
+from videocoach.partnerships.models import Membership, NextStep
 
 ACTORS = ("anonymous", "outsider", "admin", "teacher", "coach")
 
@@ -85,6 +85,10 @@ class Case:
 
 def _content(w: World) -> dict[str, str]:
     return {"pid": w.pid, "gid": w.gid, "iid": w.iid, "cid": w.extras["clip"]}
+
+
+def _step(w: World) -> dict[str, str]:
+    return {"sid": w.extras["step"]}
 
 
 def _comment(w: World) -> dict[str, str]:
@@ -175,6 +179,10 @@ MATRIX: dict[str, Case] = {
         member_pages(302), _content, body=lambda w, a: {"title": "A goal"}
     ),
     "GET /partnerships/<pid>/goals": Case(member_pages(200), _content),
+    "POST /partnerships/<pid>/next-steps": Case(
+        member_pages(302), _content, body=lambda w, a: {"text": "Plan the next lesson"}
+    ),
+    "POST /next-steps/<sid>/done": Case(member_pages(302), _step),
     "GET /goals/<gid>/edit": Case(member_pages(200), _content),
     "POST /goals/<gid>/edit": Case(
         member_pages(302),
@@ -249,6 +257,13 @@ MATRIX: dict[str, Case] = {
     f"GET {API}/goals/<gid>": Case(members(200), _content),
     f"PATCH {API}/goals/<gid>": Case(members(200), _content, body=lambda w, a: {"title": "New"}),
     f"DELETE {API}/goals/<gid>": Case(members(204), _content),
+    # API: next steps (any member may change one: they belong to the partnership)
+    f"GET {API}/partnerships/<pid>/next-steps": Case(members(200), _content),
+    f"POST {API}/partnerships/<pid>/next-steps": Case(
+        members(201), _content, body=lambda w, a: {"text": "Try think-pair-share"}
+    ),
+    f"PATCH {API}/next-steps/<sid>": Case(members(200), _step, body=lambda w, a: {"done": True}),
+    f"DELETE {API}/next-steps/<sid>": Case(members(204), _step),
     # API: clips and media
     f"GET {API}/partnerships/<pid>/clips": Case(members(200), _content),
     f"POST {API}/partnerships/<pid>/clips": Case(members(202), _content, multipart=True),
@@ -390,7 +405,8 @@ def add_clips(world: World, teacher: User) -> None:
     db.session.flush()
     staged_path(upload.id).touch()
     comment = Comment(clip_id=shared.id, author_id=teacher.id, t_start_ms=1000, body="Look here")
-    db.session.add(comment)
+    step = NextStep(partnership_id=world.pid, text="Plan it", created_by_id=teacher.id)
+    db.session.add_all([comment, step])
     db.session.flush()
     notification = Notification(
         recipient_id=teacher.id,
@@ -405,6 +421,7 @@ def add_clips(world: World, teacher: User) -> None:
         "failed_clip": failed.id,
         "upload": upload.id,
         "comment": comment.id,
+        "step": step.id,
         "notification": notification.id,
         "unsubscribe": notifications.unsubscribe_token(teacher),
     }

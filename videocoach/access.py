@@ -15,7 +15,7 @@ from videocoach.accounts.models import User
 from videocoach.clips.models import Clip, Visibility
 from videocoach.comments.models import Comment
 from videocoach.errors import NotFound
-from videocoach.partnerships.models import Goal, Membership, Partnership
+from videocoach.partnerships.models import Goal, Membership, NextStep, Partnership
 
 
 def _member_partnership_ids(user: User) -> Select[tuple[str]]:
@@ -28,6 +28,10 @@ def visible_partnerships(user: User) -> Select[tuple[Partnership]]:
 
 def visible_goals(user: User) -> Select[tuple[Goal]]:
     return select(Goal).where(Goal.partnership_id.in_(_member_partnership_ids(user)))
+
+
+def visible_next_steps(user: User) -> Select[tuple[NextStep]]:
+    return select(NextStep).where(NextStep.partnership_id.in_(_member_partnership_ids(user)))
 
 
 def visible_clips(user: User) -> Select[tuple[Clip]]:

@@ -5,7 +5,7 @@ from videocoach.clips.models import Clip, ClipAsset, ClipView, Upload
 from videocoach.comments.models import Comment, comment_goals
 from videocoach.db import Base
 from videocoach.notifications.models import Notification
-from videocoach.partnerships.models import Goal, Invitation, Membership, Partnership
+from videocoach.partnerships.models import Goal, Invitation, Membership, NextStep, Partnership
 
 __all__ = [
     "ApiToken",
@@ -17,6 +17,7 @@ __all__ = [
     "Goal",
     "Invitation",
     "Membership",
+    "NextStep",
     "Notification",
     "Partnership",
     "Upload",

@@ -44,13 +44,6 @@ def lesson(pair):
     return pair
 
 
-@pytest.fixture
-def pair(app, make_user):
-    from tests.studio import make_studio
-
-    return make_studio(app, make_user)
-
-
 def download(pair, who: str, path: str):
     client = pair.app.test_client()
     with client.session_transaction() as session:

@@ -6,17 +6,9 @@ from __future__ import annotations
 import re
 from datetime import date
 
-import pytest
-
 from tests.comments.test_comments_api import count_queries
-from tests.studio import make_studio
 from videocoach import db
 from videocoach.clips.models import Clip
-
-
-@pytest.fixture
-def pair(app, make_user):
-    return make_studio(app, make_user)
 
 
 def add_clip(pair, title: str, recorded_on: date, who: str = "teacher", shared=True) -> str:

@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 from videocoach import db, mail
 from videocoach.accounts.auth import api_user
 from videocoach.api import API_PREFIX
-from videocoach.partnerships import goals, services
+from videocoach.partnerships import goals, next_steps, services
 from videocoach.partnerships.schemas import (
     AcceptSchema,
     GoalCreateSchema,
@@ -21,6 +21,11 @@ from videocoach.partnerships.schemas import (
     InvitationCreateSchema,
     InvitationList,
     InvitationSchema,
+    NextStepCreateSchema,
+    NextStepEnvelope,
+    NextStepList,
+    NextStepQuery,
+    NextStepUpdateSchema,
     PartnershipCreateSchema,
     PartnershipEnvelope,
     PartnershipList,
@@ -168,4 +173,43 @@ def update_goal(body: dict[str, Any], gid: str) -> dict[str, Any]:
 @blp.response(204)
 def delete_goal(gid: str) -> None:
     goals.delete_goal(api_user(), gid)
+    db.session.commit()
+
+
+@blp.route("/partnerships/<pid>/next-steps", methods=["GET"])
+@login_required
+@blp.arguments(NextStepQuery, location="query")
+@blp.response(200, NextStepList)
+def list_next_steps(query: dict[str, Any], pid: str) -> dict[str, Any]:
+    """Open next steps (and done ones with ?include_done=true)."""
+    steps = next_steps.list_next_steps(api_user(), pid, include_done=query["include_done"])
+    return {"items": steps}
+
+
+@blp.route("/partnerships/<pid>/next-steps", methods=["POST"])
+@login_required
+@blp.arguments(NextStepCreateSchema)
+@blp.response(201, NextStepEnvelope)
+def create_next_step(body: dict[str, Any], pid: str) -> dict[str, Any]:
+    step = next_steps.create_next_step(api_user(), pid, body)
+    db.session.commit()
+    return {"next_step": step}
+
+
+@blp.route("/next-steps/<sid>", methods=["PATCH"])
+@login_required
+@blp.arguments(NextStepUpdateSchema)
+@blp.response(200, NextStepEnvelope)
+def update_next_step(body: dict[str, Any], sid: str) -> dict[str, Any]:
+    """Edit, or mark done with {"done": true}; any member may."""
+    step = next_steps.update_next_step(api_user(), sid, body)
+    db.session.commit()
+    return {"next_step": step}
+
+
+@blp.route("/next-steps/<sid>", methods=["DELETE"])
+@login_required
+@blp.response(204)
+def delete_next_step(sid: str) -> None:
+    next_steps.delete_next_step(api_user(), sid)
     db.session.commit()

@@ -15,7 +15,7 @@ from videocoach.accounts.models import User
 from videocoach.clips.models import Clip, ClipView
 from videocoach.comments.models import Comment, comment_goals
 from videocoach.db import utcnow
-from videocoach.partnerships.models import Goal, GoalStatus
+from videocoach.partnerships.models import Goal, GoalStatus, NextStep
 
 RECENT_CLIPS = 12
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -36,7 +36,7 @@ class Changes:
 @dataclass
 class Activity:
     at: datetime
-    kind: str  # "clip" | "comment" | "goal_met"
+    kind: str  # "clip" | "comment" | "goal_met" | "step_done"
     who: str
     what: str  # the clip or goal title
     clip_id: str | None = None
@@ -131,7 +131,8 @@ def partnership_home(user: User, partnership_id: str) -> Home:
 
 
 def recent_activity(user: User, partnership_id: str, limit: int = 15) -> list[Activity]:
-    """New clips, comments and goals met, newest first, as far as this person may see."""
+    """New clips, comments, goals met and next steps done, newest first, as far as this
+    person may see."""
     clips = db.session.execute(
         access.visible_clips(user)
         .with_only_columns(Clip.id, Clip.title, Clip.created_at, User.name)
@@ -154,7 +155,14 @@ def recent_activity(user: User, partnership_id: str, limit: int = 15) -> list[Ac
         .order_by(Goal.met_at.desc())
         .limit(limit)
     ).all()
+    steps_done = db.session.scalars(
+        access.visible_next_steps(user)
+        .where(NextStep.partnership_id == partnership_id, NextStep.done_at.is_not(None))
+        .order_by(NextStep.done_at.desc())
+        .limit(limit)
+    ).all()
     events = [Activity(at, "clip", who, title, clip_id) for clip_id, title, at, who in clips]
+    events += [Activity(s.done_at, "step_done", "", s.text) for s in steps_done if s.done_at]
     events += [Activity(at, "comment", who, title, clip_id) for at, clip_id, title, who in comments]
     events += [Activity(goal.met_at, "goal_met", "", goal.title) for goal in goals if goal.met_at]
     return sorted(events, key=lambda event: event.at, reverse=True)[:limit]

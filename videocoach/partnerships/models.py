@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from videocoach.accounts.models import User
@@ -102,3 +102,29 @@ class Goal(IdMixin, CreatedMixin, Base):
     )
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     met_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class NextStep(IdMixin, CreatedMixin, Base):
+    """An agreed action, optionally tied to a goal, with an owner and a due date.
+    It shows on the partnership home and the goals page until someone marks it done."""
+
+    __tablename__ = "next_steps"
+
+    partnership_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("partnerships.id", ondelete="CASCADE"), index=True
+    )
+    goal_id: Mapped[str | None] = mapped_column(
+        String(ID_LENGTH), ForeignKey("goals.id", ondelete="SET NULL"), default=None
+    )
+    owner_id: Mapped[str | None] = mapped_column(
+        String(ID_LENGTH), ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    created_by_id: Mapped[str | None] = mapped_column(
+        String(ID_LENGTH), ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    text: Mapped[str] = mapped_column(Text)
+    due_on: Mapped[date | None] = mapped_column(Date, default=None)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+    goal: Mapped[Goal | None] = relationship()
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])

@@ -12,7 +12,7 @@ from videocoach.clips.services import moment_thumbnail
 from videocoach.comments.services import KINDS
 from videocoach.errors import DomainError
 from videocoach.forms import ActionForm, flash_refusals, show_errors
-from videocoach.partnerships import goals, services
+from videocoach.partnerships import goals, next_steps, services
 from videocoach.partnerships.forms import GoalForm, InviteForm, PartnershipForm
 from videocoach.partnerships.home import goals_with_evidence, partnership_home
 from videocoach.partnerships.models import GoalStatus
@@ -66,6 +66,7 @@ def _render_detail(
         my_role=services.role_of(current_user, partnership),
         goals=goals.list_goals(current_user, pid),
         invitations=services.open_invitations(current_user, pid),
+        next_steps=next_steps.list_next_steps(current_user, pid),
         invite_form=invite_form or InviteForm(formdata=None),
         goal_form=goal_form or GoalForm(formdata=None),
         action_form=ActionForm(),
@@ -155,6 +156,25 @@ def create_goal(pid: str) -> ResponseReturnValue:
     return _render_detail(pid, goal_form=form, status=422)
 
 
+@bp.post("/partnerships/<pid>/next-steps")
+@login_required
+@flash_refusals(_back_to_partnership)
+def add_next_step(pid: str) -> ResponseReturnValue:
+    next_steps.create_next_step(current_user, pid, request.form.to_dict())
+    db.session.commit()
+    flash("Next step added.", "success")
+    return redirect(url_for("partnerships.detail", pid=pid) + "#next-steps")
+
+
+@bp.post("/next-steps/<sid>/done")
+@login_required
+def next_step_done(sid: str) -> ResponseReturnValue:
+    step = next_steps.update_next_step(current_user, sid, {"done": True})
+    db.session.commit()
+    flash("Next step done.", "success")
+    return redirect(url_for("partnerships.detail", pid=step.partnership_id) + "#next-steps")
+
+
 @bp.get("/partnerships/<pid>/goals")
 @login_required
 def goals_page(pid: str) -> ResponseReturnValue:
@@ -165,6 +185,7 @@ def goals_page(pid: str) -> ResponseReturnValue:
         "partnerships/goals.html",
         partnership=partnership,
         evidence=evidence,
+        open_steps=next_steps.list_next_steps(current_user, pid),
         posters={
             clip.id: media_urls(clip)["poster"] for item in evidence for _c, clip in item.moments
         },

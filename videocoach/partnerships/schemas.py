@@ -109,3 +109,39 @@ class GoalUpdateSchema(BaseSchema):
 
 class GoalQuerySchema(BaseSchema):
     status = fields.String(validate=validate.OneOf(GOAL_STATUSES))
+
+
+class NextStepSchema(BaseSchema):
+    id = fields.String()
+    partnership_id = fields.String()
+    text = fields.String()
+    goal_id = fields.String(allow_none=True)
+    owner = fields.Nested(UserSchema, allow_none=True)
+    due_on = fields.Date(allow_none=True)
+    done = fields.Function(lambda step: step.done_at is not None, metadata={"type": "boolean"})
+    done_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class NextStepEnvelope(BaseSchema):
+    next_step = fields.Nested(NextStepSchema)
+
+
+class NextStepList(BaseSchema):
+    items = fields.List(fields.Nested(NextStepSchema))
+
+
+class NextStepQuery(BaseSchema):
+    include_done = fields.Boolean(load_default=False)
+
+
+class NextStepCreateSchema(BaseSchema):
+    text = fields.Raw(required=True, metadata={"type": "string"})
+    goal_id = fields.Raw(allow_none=True, metadata={"type": "string"})
+    owner_id = fields.Raw(allow_none=True, metadata={"type": "string"})
+    due_on = fields.Raw(allow_none=True, metadata={"type": "string", "format": "date"})
+
+
+class NextStepUpdateSchema(NextStepCreateSchema):
+    text = fields.Raw(metadata={"type": "string"})
+    done = fields.Raw(metadata={"type": "boolean"})

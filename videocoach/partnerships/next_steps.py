@@ -1,0 +1,129 @@
+"""Next steps agreed in coaching: each optionally tied to a goal, with an owner and a due
+date; open ones show on the partnership home and the goals page until someone marks them
+done. No HTTP here."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from videocoach import access, db
+from videocoach.accounts.models import User
+from videocoach.db import utcnow
+from videocoach.errors import Invalid, NotFound
+from videocoach.partnerships.models import Goal, Membership, NextStep
+
+TEXT_MAX = 2000
+
+
+def _text(raw: Any) -> str:
+    text = (raw or "").strip() if isinstance(raw, str | None) else ""
+    if not text:
+        raise Invalid("Say what the next step is.", fields={"text": "Required."})
+    if len(text) > TEXT_MAX:
+        raise Invalid(f"Use at most {TEXT_MAX} characters.", fields={"text": "Too long."})
+    return text
+
+
+def _goal_id(partnership_id: str, raw: Any) -> str | None:
+    if not raw:
+        return None
+    found = db.session.scalar(
+        select(Goal.id).where(Goal.id == raw, Goal.partnership_id == partnership_id)
+    )
+    if found is None:
+        raise Invalid("Choose a goal of this partnership.", fields={"goal_id": "Unknown goal."})
+    return found
+
+
+def _owner_id(partnership_id: str, raw: Any) -> str | None:
+    if not raw:
+        return None
+    found = db.session.scalar(
+        select(Membership.user_id).where(
+            Membership.partnership_id == partnership_id, Membership.user_id == raw
+        )
+    )
+    if found is None:
+        raise Invalid("The owner must be a member.", fields={"owner_id": "Not a member."})
+    return found
+
+
+def _due(raw: Any) -> date | None:
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(str(raw))
+    except ValueError:
+        raise Invalid("Use a date like 2026-12-01.", fields={"due_on": "Not a date."}) from None
+
+
+def list_next_steps(
+    user: User, partnership_id: str, *, include_done: bool = False
+) -> Sequence[NextStep]:
+    """Open steps first by due date (undated last); done ones after, when asked for."""
+    partnership = access.get_partnership(user, partnership_id)
+    query = (
+        access.visible_next_steps(user)
+        .where(NextStep.partnership_id == partnership.id)
+        .options(selectinload(NextStep.goal), selectinload(NextStep.owner))
+        .order_by(
+            NextStep.done_at.is_not(None),
+            NextStep.due_on.is_(None),
+            NextStep.due_on,
+            NextStep.created_at,
+        )
+    )
+    if not include_done:
+        query = query.where(NextStep.done_at.is_(None))
+    return db.session.scalars(query).all()
+
+
+def create_next_step(user: User, partnership_id: str, values: dict[str, Any]) -> NextStep:
+    partnership = access.get_partnership(user, partnership_id)
+    step = NextStep(
+        partnership_id=partnership.id,
+        created_by_id=user.id,
+        text=_text(values.get("text")),
+        goal_id=_goal_id(partnership.id, values.get("goal_id")),
+        owner_id=_owner_id(partnership.id, values.get("owner_id")),
+        due_on=_due(values.get("due_on")),
+    )
+    db.session.add(step)
+    db.session.flush()
+    return step
+
+
+def get_next_step(user: User, step_id: str) -> NextStep:
+    step = db.session.scalars(access.visible_next_steps(user).where(NextStep.id == step_id)).first()
+    if step is None:
+        raise NotFound("That next step does not exist.")
+    return step
+
+
+def update_next_step(user: User, step_id: str, changes: dict[str, Any]) -> NextStep:
+    """Any member may edit a step or mark it done: it belongs to the partnership."""
+    step = get_next_step(user, step_id)
+    if "text" in changes:
+        step.text = _text(changes["text"])
+    if "goal_id" in changes:
+        step.goal_id = _goal_id(step.partnership_id, changes["goal_id"])
+    if "owner_id" in changes:
+        step.owner_id = _owner_id(step.partnership_id, changes["owner_id"])
+    if "due_on" in changes:
+        step.due_on = _due(changes["due_on"])
+    if "done" in changes:
+        if not isinstance(changes["done"], bool):
+            raise Invalid("done must be true or false.", fields={"done": "Not a boolean."})
+        step.done_at = (step.done_at or utcnow()) if changes["done"] else None
+    db.session.flush()
+    return step
+
+
+def delete_next_step(user: User, step_id: str) -> None:
+    db.session.delete(get_next_step(user, step_id))
+    db.session.flush()
