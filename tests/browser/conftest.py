@@ -158,21 +158,25 @@ def queued_server(queued_app: Flask) -> Iterator[str]:
         yield base_url
 
 
-@pytest.fixture(scope="session")
-def phone_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 3 s H.264/AAC MP4 with its index at the end, as phones write it."""
+def make_lesson_clip(out: Path, seconds: float, size: str = "320x240") -> Path:
+    """An H.264/AAC MP4 made with lavfi sources, with its index at the end as phones write it."""
     ffmpeg = os.environ.get("FFMPEG_BINARY") or shutil.which("ffmpeg")
     if not ffmpeg:
         pytest.fail("ffmpeg is missing: run scripts/ensure-system-deps")
-    out = tmp_path_factory.mktemp("browser-media") / "lesson.mp4"
-    video = f"testsrc2=size=320x240:rate=30:duration={CLIP_SECONDS}"
-    audio = f"sine=duration={CLIP_SECONDS}"
+    video = f"testsrc2=size={size}:rate=30:duration={seconds}"
+    audio = f"sine=duration={seconds}"
     command = [ffmpeg, "-nostdin", "-y", "-hide_banner", "-loglevel", "error"]
     command += ["-f", "lavfi", "-i", video, "-f", "lavfi", "-i", audio]
     command += ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p"]
     command += ["-c:a", "aac", "-shortest", str(out)]
     subprocess.run(command, check=True, capture_output=True)
     return out
+
+
+@pytest.fixture(scope="session")
+def phone_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 3 s phone-style clip."""
+    return make_lesson_clip(tmp_path_factory.mktemp("browser-media") / "lesson.mp4", CLIP_SECONDS)
 
 
 class Review:

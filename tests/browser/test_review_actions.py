@@ -5,15 +5,12 @@ keyboard shortcuts. All without a reload."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.browser.conftest import ConsoleLog, Review, sign_in
+from tests.browser.conftest import ConsoleLog, Review, make_lesson_clip, sign_in
 from tests.browser.test_review import SEEK, open_clip
 
 EN_DASH = "\u2013"
@@ -34,6 +31,14 @@ def visible_items(page: Page) -> Locator:
     return page.locator("#comment-list > li.comment:visible")
 
 
+def reviewing(page: Page, base: str, review: Review, user) -> Page:
+    """`user` signed in on the review's clip page, watched for full reloads."""
+    sign_in(page, base, user)
+    open_clip(page, base, review)
+    same_page(page)
+    return page
+
+
 def same_page(page: Page) -> None:
     page.evaluate("window.__samePage = true")
 
@@ -52,10 +57,7 @@ def test_edit_my_comment_inline(
     review: Review = review_factory(visibility="shared")
     mine = review.comment(review.teacher_api, body="First try", t_start=1.0, kind="note")
     review.comment(review.coach_api, body="From the coach", t_start=2.0)
-    page = new_page()
-    sign_in(page, eager_server, review.teacher)
-    open_clip(page, eager_server, review)
-    same_page(page)
+    page = reviewing(new_page(), eager_server, review, review.teacher)
     expect(page.locator("#timeline-markers .marker.is-note")).to_have_count(2)
 
     own = item(page, "First try")
@@ -96,10 +98,7 @@ def test_resolve_reopen_and_delete(
     review: Review = review_factory(visibility="shared")
     keep = review.comment(review.teacher_api, body="Keep me", t_start=0.5)
     gone = review.comment(review.teacher_api, body="Delete me", t_start=1.5, kind="strength")
-    page = new_page()
-    sign_in(page, eager_server, review.teacher)
-    open_clip(page, eager_server, review)
-    same_page(page)
+    page = reviewing(new_page(), eager_server, review, review.teacher)
 
     kept = item(page, "Keep me")
     kept.get_by_role("button", name="Resolve").click()
@@ -133,10 +132,7 @@ def test_coach_replies_and_cannot_change_the_teachers_comments(
 ) -> None:
     review: Review = review_factory(visibility="shared")
     parent = review.comment(review.teacher_api, body="Was this too fast?", t_start=1.0)
-    page = new_page()
-    sign_in(page, eager_server, review.coach)
-    open_clip(page, eager_server, review)
-    same_page(page)
+    page = reviewing(new_page(), eager_server, review, review.coach)
 
     theirs = item(page, "Was this too fast?")
     for name in ("Edit", "Delete", "Resolve"):
@@ -182,10 +178,7 @@ def test_new_goal_from_the_composer(
     eager_server: str, review_factory, new_page, console: ConsoleLog
 ) -> None:
     review: Review = review_factory(visibility="shared")
-    page = new_page()
-    sign_in(page, eager_server, review.teacher)
-    open_clip(page, eager_server, review)
-    same_page(page)
+    page = reviewing(new_page(), eager_server, review, review.teacher)
 
     page.get_by_role("textbox", name="Your comment").fill("Open question, good")
     goal_title = page.get_by_label("New goal title")
@@ -214,10 +207,7 @@ def test_shift_drag_on_the_timeline_marks_a_range(
     eager_server: str, review_factory, new_page, console: ConsoleLog
 ) -> None:
     review: Review = review_factory(visibility="shared")
-    page = new_page()
-    sign_in(page, eager_server, review.teacher)
-    open_clip(page, eager_server, review)
-    same_page(page)
+    page = reviewing(new_page(), eager_server, review, review.teacher)
     duration = page.evaluate("document.getElementById('player').duration")
     box = page.locator("#timeline").bounding_box()
     assert box
@@ -303,18 +293,8 @@ def test_author_unresolved_and_mine_filters(
 @pytest.fixture(scope="module")
 def long_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 12 s clip, long enough to step 5 s both ways; small, so it is quick to process."""
-    ffmpeg = os.environ.get("FFMPEG_BINARY") or shutil.which("ffmpeg")
-    if not ffmpeg:
-        pytest.fail("ffmpeg is missing: run scripts/ensure-system-deps")
     out = tmp_path_factory.mktemp("browser-long") / "long.mp4"
-    video = f"testsrc2=size=160x120:rate=30:duration={LONG_CLIP_SECONDS}"
-    audio = f"sine=duration={LONG_CLIP_SECONDS}"
-    command = [ffmpeg, "-nostdin", "-y", "-hide_banner", "-loglevel", "error"]
-    command += ["-f", "lavfi", "-i", video, "-f", "lavfi", "-i", audio]
-    command += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
-    command += ["-c:a", "aac", "-shortest", str(out)]
-    subprocess.run(command, check=True, capture_output=True)
-    return out
+    return make_lesson_clip(out, LONG_CLIP_SECONDS, size="160x120")
 
 
 def player_time(page: Page) -> float:
