@@ -873,6 +873,24 @@
     }
   });
 
+  // ---------- live changes from others (meeting.js) ----------
+  // Someone else's change must not wipe a comment being edited here: it shows once the
+  // edit is saved or cancelled (both re-render).
+  function renderUnlessEditing() {
+    if (!list.querySelector(".edit-form")) renderAll();
+  }
+  window.videocoachReview = {
+    video: video,
+    seek: seek,
+    api: api,
+    announce: announce,
+    upsertComment: function (c) { replaceComment(c); renderUnlessEditing(); },
+    removeComment: function (id) {
+      comments = comments.filter(function (x) { return x.id !== id; });
+      renderUnlessEditing();
+    }
+  };
+
   // ---------- load ----------
   function load() {
     api("GET", commentsUrl)

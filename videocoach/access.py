@@ -15,6 +15,7 @@ from videocoach.accounts.models import User
 from videocoach.clips.models import Clip, Visibility
 from videocoach.comments.models import Comment
 from videocoach.errors import NotFound
+from videocoach.meetings.models import Meeting
 from videocoach.partnerships.models import Goal, Membership, NextStep, Partnership
 
 
@@ -52,6 +53,13 @@ def visible_comments(user: User) -> Select[tuple[Comment]]:
     )
 
 
+def visible_meetings(user: User) -> Select[tuple[Meeting]]:
+    """Meetings on clips the user may see: unsharing the clip closes its meetings to others."""
+    return select(Meeting).where(
+        Meeting.clip_id.in_(visible_clips(user).with_only_columns(Clip.id))
+    )
+
+
 def _one_or_404(query: Select, what: str):  # type: ignore[type-arg]
     found = db.session.scalars(query).first()
     if found is None:
@@ -81,6 +89,10 @@ def get_goal(user: User, goal_id: str) -> Goal:
 
 def get_clip(user: User, clip_id: str) -> Clip:
     return _one_or_404(visible_clips(user).where(Clip.id == clip_id), "clip")
+
+
+def get_meeting(user: User, meeting_id: str) -> Meeting:
+    return _one_or_404(visible_meetings(user).where(Meeting.id == meeting_id), "meeting")
 
 
 def get_comment(user: User, comment_id: str) -> Comment:

@@ -53,6 +53,7 @@ def init_api(app: Flask) -> VideocoachApi:
     from videocoach.clips.api import blp as clips_api
     from videocoach.clips.tus import blp as tus_api
     from videocoach.comments.api import blp as comments_api
+    from videocoach.meetings.api import blp as meetings_api
     from videocoach.notifications.api import blp as notifications_api
     from videocoach.partnerships.api import blp as partnerships_api
 
@@ -62,4 +63,5 @@ def init_api(app: Flask) -> VideocoachApi:
     api.register_blueprint(tus_api)
     api.register_blueprint(comments_api)
     api.register_blueprint(notifications_api)
+    api.register_blueprint(meetings_api)
     return api

@@ -13,6 +13,7 @@ from videocoach import db
 from videocoach.config import Settings
 from videocoach.errors import ConfigError
 from videocoach.extensions import limiter
+from videocoach.meetings.live import init_live
 from videocoach.storage import open_storage
 from workers.celery_app import init_celery
 
@@ -67,6 +68,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     app.extensions["videocoach.storage"] = storage
     app.config["CSP"] = content_security_policy(storage.media_origin())
     init_celery(app, settings)
+    init_live(app, settings.redis_url)
     register_extensions(app)
     register_blueprints(app)
     app.after_request(add_security_headers)
@@ -89,6 +91,7 @@ def register_blueprints(app: Flask) -> None:
     from videocoach.clips.routes import bp as clip_pages
     from videocoach.exports.routes import bp as exports
     from videocoach.health import bp as health
+    from videocoach.meetings.routes import bp as meeting_pages
     from videocoach.notifications.routes import bp as notification_pages
     from videocoach.notifications.routes import init_notifications
     from videocoach.partnerships.routes import bp as partnership_pages
@@ -100,6 +103,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(exports)
     app.register_blueprint(admin_pages)
     app.register_blueprint(notification_pages)
+    app.register_blueprint(meeting_pages)
     init_notifications(app)
     init_api(app)
 

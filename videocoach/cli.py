@@ -34,7 +34,8 @@ def main() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--no-worker", is_flag=True, help="Do not start the embedded background worker.")
-@click.option("--threads", default=16, show_default=True, type=int, help="Web server threads.")
+# Each open live meeting stream holds a thread (VIDEOCOACH_LIVE_STREAMS caps them at 48).
+@click.option("--threads", default=64, show_default=True, type=int, help="Web server threads.")
 def serve(host: str, port: int, no_worker: bool, threads: int) -> None:
     """Apply migrations, then serve the web UI and API.
 

@@ -79,6 +79,8 @@ class Settings:
     worker_concurrency: int = 2
     celery_queue: str = "videocoach"
     upload_expiry: timedelta = timedelta(hours=24)
+    # Live meeting streams one web process keeps open at once (each holds a thread).
+    live_stream_limit: int = 48
     debug: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -123,6 +125,7 @@ class Settings:
             worker_concurrency=int(_number(env, "VIDEOCOACH_WORKER_CONCURRENCY", 2)),
             celery_queue=env.get("VIDEOCOACH_CELERY_QUEUE") or "videocoach",
             upload_expiry=timedelta(hours=_number(env, "VIDEOCOACH_UPLOAD_EXPIRY_HOURS", 24)),
+            live_stream_limit=int(_number(env, "VIDEOCOACH_LIVE_STREAMS", 48)),
             debug=_flag(env.get("VIDEOCOACH_DEBUG")),
             extra={k: v for k, v in env.items() if k.startswith("VIDEOCOACH_TEST_")},
         )

@@ -4,6 +4,7 @@ from videocoach.accounts.models import ApiToken, User
 from videocoach.clips.models import Clip, ClipAsset, ClipView, Upload
 from videocoach.comments.models import Comment, comment_goals
 from videocoach.db import Base
+from videocoach.meetings.models import Meeting, MeetingConnection
 from videocoach.notifications.models import Notification
 from videocoach.partnerships.models import Goal, Invitation, Membership, NextStep, Partnership
 
@@ -16,6 +17,8 @@ __all__ = [
     "Comment",
     "Goal",
     "Invitation",
+    "Meeting",
+    "MeetingConnection",
     "Membership",
     "NextStep",
     "Notification",

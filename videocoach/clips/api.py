@@ -12,7 +12,7 @@ from flask_smorest import Blueprint
 from werkzeug.datastructures import FileStorage
 from werkzeug.formparser import parse_form_data
 
-from videocoach import db
+from videocoach import transaction
 from videocoach.accounts.auth import api_user
 from videocoach.api import API_PREFIX
 from videocoach.clips import services
@@ -20,7 +20,6 @@ from videocoach.clips.models import AssetKind
 from videocoach.clips.schemas import ClipEnvelope, ClipList, ClipUpdateSchema, ClipUploadForm
 from videocoach.config import current_settings
 from videocoach.errors import DomainError, Invalid, NotFound
-from videocoach.notifications import services as notifications
 
 blp = Blueprint("clips_api", __name__, url_prefix=API_PREFIX, description="Clips and media")
 
@@ -116,8 +115,7 @@ def get_clip(cid: str) -> dict[str, Any]:
 def update_clip(body: dict[str, Any], cid: str) -> dict[str, Any]:
     """Rename, share or unshare (uploader only)."""
     clip = services.update_clip(api_user(), cid, body)
-    db.session.commit()
-    notifications.dispatch_pending()
+    transaction.commit()
     return {"clip": clip}
 
 
@@ -127,7 +125,7 @@ def update_clip(body: dict[str, Any], cid: str) -> dict[str, Any]:
 def delete_clip(cid: str) -> None:
     """Delete the clip and every file it owns (uploader only)."""
     services.delete_clip(api_user(), cid)
-    db.session.commit()
+    transaction.commit()
 
 
 @blp.route("/clips/<cid>/retry", methods=["POST"])

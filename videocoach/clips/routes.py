@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
-from videocoach import db
+from videocoach import transaction
 from videocoach.clips import services
+from videocoach.clips.models import Clip
 from videocoach.clips.schemas import caption_json, media_urls
 from videocoach.config import current_settings
 from videocoach.forms import ActionForm, flash_refusals
-from videocoach.notifications import services as notifications
+from videocoach.meetings import services as meetings
 from videocoach.partnerships import goals as goal_services
 from videocoach.partnerships import services as partnerships
 from videocoach.partnerships.home import mark_clip_seen
@@ -47,8 +50,13 @@ def upload_page(pid: str) -> ResponseReturnValue:
 @login_required
 def clip_page(cid: str) -> ResponseReturnValue:
     clip = services.get_clip(current_user, cid)
+    return render_review_page(clip)
+
+
+def render_review_page(clip: Clip, **extra: Any) -> str:
+    """The review page of a clip; a meeting adds its panel and live sync (`extra`)."""
     mark_clip_seen(current_user, clip)
-    db.session.commit()
+    transaction.commit()
     return render_template(
         "clips/clip.html",
         clip=clip,
@@ -56,7 +64,9 @@ def clip_page(cid: str) -> ResponseReturnValue:
         media=media_urls(clip),
         captions=caption_json(clip),
         goals=_goals_for_page(clip.partnership_id),
+        running_meeting=meetings.running_meeting(current_user, clip.id),
         action_form=ActionForm(),
+        **extra,
     )
 
 
@@ -91,8 +101,7 @@ def retry(cid: str) -> ResponseReturnValue:
 @flash_refusals(_back_to_clip)
 def set_visibility(cid: str) -> ResponseReturnValue:
     clip = services.update_clip(current_user, cid, {"visibility": request.form.get("visibility")})
-    db.session.commit()
-    notifications.dispatch_pending()
+    transaction.commit()
     if clip.visibility == "shared":
         flash("Shared with your partnership.", "success")
     else:
@@ -106,6 +115,6 @@ def set_visibility(cid: str) -> ResponseReturnValue:
 def delete(cid: str) -> ResponseReturnValue:
     pid = services.get_clip(current_user, cid).partnership_id
     services.delete_clip(current_user, cid)
-    db.session.commit()
+    transaction.commit()
     flash("Clip deleted, with every file made from it.", "success")
     return redirect(url_for("clips.list_page", pid=pid))

@@ -18,6 +18,7 @@ from videocoach import access, db
 from videocoach.accounts.models import User
 from videocoach.clips.models import AssetKind, Clip, ClipAsset, ClipStatus, Visibility
 from videocoach.errors import Forbidden, Invalid, NotFound
+from videocoach.meetings import live
 from videocoach.notifications import services as notifications
 from videocoach.storage import Storage
 
@@ -160,6 +161,8 @@ def update_clip(user: User, clip_id: str, changes: dict[str, Any]) -> Clip:
         if was != clip.visibility == Visibility.SHARED.value:
             db.session.flush()  # the members' access checks must see it shared
             notifications.clip_shared(clip, user)
+        if was != clip.visibility:
+            live.announce(live.clip_topic(clip.id), "access_changed", {})
     if "recorded_on" in changes:
         clip.recorded_on = parse_recorded_on(changes["recorded_on"])
     db.session.flush()
@@ -172,6 +175,7 @@ def delete_clip(user: User, clip_id: str) -> None:
     removed = current_storage().delete_prefix(clip_prefix(clip.id))
     db.session.delete(clip)
     db.session.flush()
+    live.announce(live.clip_topic(clip_id), "access_changed", {})
     log.info("clip %s deleted by %s (%d stored objects removed)", clip_id, user.id, removed)
 
 

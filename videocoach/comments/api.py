@@ -8,7 +8,7 @@ from flask import Response, jsonify
 from flask_login import login_required
 from flask_smorest import Blueprint
 
-from videocoach import db
+from videocoach import transaction
 from videocoach.accounts.auth import api_user
 from videocoach.api import API_PREFIX
 from videocoach.comments import services
@@ -19,7 +19,6 @@ from videocoach.comments.schemas import (
     CommentList,
     CommentUpdateSchema,
 )
-from videocoach.notifications import services as notifications
 
 blp = Blueprint("comments_api", __name__, url_prefix=API_PREFIX, description="Comments")
 
@@ -39,8 +38,7 @@ def list_comments(filters: dict[str, Any], cid: str) -> Response:
 @blp.response(201, CommentEnvelope)
 def create_comment(body: dict[str, Any], cid: str) -> dict[str, Any]:
     comment = services.create_comment(api_user(), cid, body)
-    db.session.commit()
-    notifications.dispatch_pending()
+    transaction.commit()
     return {"comment": services.comment_json(comment)}
 
 
@@ -51,7 +49,7 @@ def create_comment(body: dict[str, Any], cid: str) -> dict[str, Any]:
 def update_comment(body: dict[str, Any], comment_id: str) -> dict[str, Any]:
     """Author only (403 for other members)."""
     comment = services.update_comment(api_user(), comment_id, body)
-    db.session.commit()
+    transaction.commit()
     return {"comment": services.comment_json(comment)}
 
 
@@ -61,4 +59,4 @@ def update_comment(body: dict[str, Any], comment_id: str) -> dict[str, Any]:
 def delete_comment(comment_id: str) -> None:
     """Author only (403 for other members)."""
     services.delete_comment(api_user(), comment_id)
-    db.session.commit()
+    transaction.commit()

@@ -13,11 +13,12 @@ from sqlalchemy import select
 
 from videocoach import access, db
 from videocoach.accounts.models import User
-from videocoach.clips.models import Clip
+from videocoach.clips.models import Clip, Visibility
 from videocoach.comments.formatting import BODY_MAX, body_html, clean_body
 from videocoach.comments.models import Comment, CommentKind, comment_goals
 from videocoach.db import utcnow
 from videocoach.errors import Forbidden, Invalid
+from videocoach.meetings import live
 from videocoach.notifications import services as notifications
 from videocoach.partnerships.models import Goal
 
@@ -235,7 +236,17 @@ def create_comment(user: User, clip_id: str, values: dict[str, Any]) -> Comment:
     db.session.add(comment)
     db.session.flush()
     notifications.comment_created(comment)
+    _announce(clip, comment, "comment")
     return comment
+
+
+def _announce(clip: Clip, comment: Comment, kind: str) -> None:
+    """Tell live pages of the clip (meetings) of a change. Private notes and private clips
+    are nobody else's business, so they never go on the channel at all."""
+    if comment.private or clip.visibility != Visibility.SHARED.value:
+        return
+    data = comment_json(comment) if kind == "comment" else {"id": comment.id}
+    live.announce(live.clip_topic(clip.id), kind, data)
 
 
 def _own(user: User, comment_id: str) -> Comment:
@@ -278,6 +289,7 @@ def update_comment(user: User, comment_id: str, changes: dict[str, Any]) -> Comm
     if edited:
         comment.edited_at = utcnow()
     db.session.flush()
+    _announce(clip, comment, "comment")
     return comment
 
 
@@ -286,3 +298,6 @@ def delete_comment(user: User, comment_id: str) -> None:
     comment = _own(user, comment_id)
     comment.deleted_at = utcnow()
     db.session.flush()
+    clip = db.session.get(Clip, comment.clip_id)
+    assert clip is not None
+    _announce(clip, comment, "comment_deleted")

@@ -18,6 +18,7 @@ class Event(StrEnum):
     CLIP_READY = "clip_ready"
     CLIP_FAILED = "clip_failed"
     CLIP_SHARED = "clip_shared"
+    MEETING_STARTED = "meeting_started"
 
 
 class EmailPreference(StrEnum):
@@ -44,6 +45,9 @@ class Notification(IdMixin, CreatedMixin, Base):
     )
     comment_id: Mapped[str | None] = mapped_column(
         String(ID_LENGTH), _fk("comments"), default=None, index=True
+    )
+    meeting_id: Mapped[str | None] = mapped_column(
+        String(ID_LENGTH), _fk("meetings"), default=None, index=True
     )
     actor_id: Mapped[str | None] = mapped_column(
         String(ID_LENGTH), _fk("users", "SET NULL"), default=None, index=True

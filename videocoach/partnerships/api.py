@@ -7,7 +7,7 @@ from typing import Any
 from flask_login import login_required
 from flask_smorest import Blueprint
 
-from videocoach import db, mail
+from videocoach import mail, transaction
 from videocoach.accounts.auth import api_user
 from videocoach.api import API_PREFIX
 from videocoach.partnerships import goals, next_steps, services
@@ -47,7 +47,7 @@ blp = Blueprint(
 @blp.response(201, PartnershipEnvelope)
 def create_partnership(body: dict[str, Any]) -> dict[str, Any]:
     partnership = services.create_partnership(api_user(), body["name"], body["role"])
-    db.session.commit()
+    transaction.commit()
     return {"partnership": partnership}
 
 
@@ -71,7 +71,7 @@ def get_partnership(pid: str) -> dict[str, Any]:
 @blp.response(200, PartnershipEnvelope)
 def rename_partnership(body: dict[str, Any], pid: str) -> dict[str, Any]:
     partnership = services.rename_partnership(api_user(), pid, body["name"])
-    db.session.commit()
+    transaction.commit()
     return {"partnership": partnership}
 
 
@@ -84,7 +84,7 @@ def create_invitation(body: dict[str, Any], pid: str) -> dict[str, Any]:
     invitation, link = services.invite(
         api_user(), pid, body["email"], body["role"], invitation_link
     )
-    db.session.commit()
+    transaction.commit()
     mail.dispatch_queued()
     return {
         "id": invitation.id,
@@ -108,7 +108,7 @@ def list_invitations(pid: str) -> dict[str, Any]:
 @blp.response(204)
 def cancel_invitation(pid: str, iid: str) -> None:
     services.cancel_invitation(api_user(), pid, iid)
-    db.session.commit()
+    transaction.commit()
 
 
 @blp.route("/invitations/accept", methods=["POST"])
@@ -118,7 +118,7 @@ def cancel_invitation(pid: str, iid: str) -> None:
 def accept_invitation(body: dict[str, Any]) -> dict[str, Any]:
     """404 when the token is unknown, used or expired."""
     partnership = services.accept_invitation(api_user(), body["token"])
-    db.session.commit()
+    transaction.commit()
     return {"partnership": partnership}
 
 
@@ -128,7 +128,7 @@ def accept_invitation(body: dict[str, Any]) -> dict[str, Any]:
 def remove_member(pid: str, uid: str) -> None:
     """Remove a member; removing yourself is leaving."""
     services.remove_member(api_user(), pid, uid)
-    db.session.commit()
+    transaction.commit()
 
 
 @blp.route("/partnerships/<pid>/goals", methods=["GET"])
@@ -147,7 +147,7 @@ def create_goal(body: dict[str, Any], pid: str) -> dict[str, Any]:
     goal = goals.create_goal(
         api_user(), pid, body["title"], body.get("description"), body.get("success_criteria")
     )
-    db.session.commit()
+    transaction.commit()
     return {"goal": goal}
 
 
@@ -164,7 +164,7 @@ def get_goal(gid: str) -> dict[str, Any]:
 @blp.response(200, GoalEnvelope)
 def update_goal(body: dict[str, Any], gid: str) -> dict[str, Any]:
     goal = goals.update_goal(api_user(), gid, body)
-    db.session.commit()
+    transaction.commit()
     return {"goal": goal}
 
 
@@ -173,7 +173,7 @@ def update_goal(body: dict[str, Any], gid: str) -> dict[str, Any]:
 @blp.response(204)
 def delete_goal(gid: str) -> None:
     goals.delete_goal(api_user(), gid)
-    db.session.commit()
+    transaction.commit()
 
 
 @blp.route("/partnerships/<pid>/next-steps", methods=["GET"])
@@ -192,7 +192,7 @@ def list_next_steps(query: dict[str, Any], pid: str) -> dict[str, Any]:
 @blp.response(201, NextStepEnvelope)
 def create_next_step(body: dict[str, Any], pid: str) -> dict[str, Any]:
     step = next_steps.create_next_step(api_user(), pid, body)
-    db.session.commit()
+    transaction.commit()
     return {"next_step": step}
 
 
@@ -203,7 +203,7 @@ def create_next_step(body: dict[str, Any], pid: str) -> dict[str, Any]:
 def update_next_step(body: dict[str, Any], sid: str) -> dict[str, Any]:
     """Edit, or mark done with {"done": true}; any member may."""
     step = next_steps.update_next_step(api_user(), sid, body)
-    db.session.commit()
+    transaction.commit()
     return {"next_step": step}
 
 
@@ -212,4 +212,4 @@ def update_next_step(body: dict[str, Any], sid: str) -> dict[str, Any]:
 @blp.response(204)
 def delete_next_step(sid: str) -> None:
     next_steps.delete_next_step(api_user(), sid)
-    db.session.commit()
+    transaction.commit()

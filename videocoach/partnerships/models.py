@@ -122,6 +122,10 @@ class NextStep(IdMixin, CreatedMixin, Base):
     created_by_id: Mapped[str | None] = mapped_column(
         String(ID_LENGTH), ForeignKey("users.id", ondelete="SET NULL"), default=None
     )
+    # The meeting it was agreed in, if any (it outlives the meeting's record).
+    meeting_id: Mapped[str | None] = mapped_column(
+        String(ID_LENGTH), ForeignKey("meetings.id", ondelete="SET NULL"), default=None, index=True
+    )
     text: Mapped[str] = mapped_column(Text)
     due_on: Mapped[date | None] = mapped_column(Date, default=None)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

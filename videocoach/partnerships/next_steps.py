@@ -15,6 +15,8 @@ from videocoach import access, db
 from videocoach.accounts.models import User
 from videocoach.db import utcnow
 from videocoach.errors import Invalid, NotFound
+from videocoach.meetings import live
+from videocoach.meetings.models import Meeting
 from videocoach.partnerships.models import Goal, Membership, NextStep
 
 TEXT_MAX = 2000
@@ -62,6 +64,54 @@ def _due(raw: Any) -> date | None:
         raise Invalid("Use a date like 2026-12-01.", fields={"due_on": "Not a date."}) from None
 
 
+def _meeting_id(user: User, partnership_id: str, raw: Any) -> str | None:
+    if not raw:
+        return None
+    meeting = db.session.scalar(
+        access.visible_meetings(user).where(
+            Meeting.id == raw, Meeting.partnership_id == partnership_id
+        )
+    )
+    if meeting is None:
+        raise Invalid("Choose a meeting of this partnership.", fields={"meeting_id": "Unknown."})
+    return meeting.id
+
+
+def next_step_json(step: NextStep) -> dict[str, Any]:
+    """The API's next step object (NextStepSchema), also sent live to a meeting."""
+    owner = step.owner
+    return {
+        "id": step.id,
+        "partnership_id": step.partnership_id,
+        "meeting_id": step.meeting_id,
+        "text": step.text,
+        "goal_id": step.goal_id,
+        "owner": {"id": owner.id, "email": owner.email, "name": owner.name} if owner else None,
+        "due_on": step.due_on.isoformat() if step.due_on else None,
+        "done": step.done_at is not None,
+        "done_at": step.done_at.isoformat() if step.done_at else None,
+        "created_at": step.created_at.isoformat(),
+    }
+
+
+def _announce(step: NextStep, kind: str = "next_step") -> None:
+    """A step agreed in a meeting appears live for everyone in it."""
+    if step.meeting_id:
+        data = next_step_json(step) if kind == "next_step" else {"id": step.id}
+        live.announce(live.meeting_topic(step.meeting_id), kind, data)
+
+
+def list_meeting_steps(user: User, meeting_id: str) -> Sequence[NextStep]:
+    """The steps agreed in one meeting, done ones included, in the order they were added."""
+    meeting = access.get_meeting(user, meeting_id)
+    return db.session.scalars(
+        access.visible_next_steps(user)
+        .where(NextStep.meeting_id == meeting.id)
+        .options(selectinload(NextStep.owner))
+        .order_by(NextStep.created_at)
+    ).all()
+
+
 def list_next_steps(
     user: User, partnership_id: str, *, include_done: bool = False
 ) -> Sequence[NextStep]:
@@ -92,9 +142,12 @@ def create_next_step(user: User, partnership_id: str, values: dict[str, Any]) ->
         goal_id=_goal_id(partnership.id, values.get("goal_id")),
         owner_id=_owner_id(partnership.id, values.get("owner_id")),
         due_on=_due(values.get("due_on")),
+        meeting_id=_meeting_id(user, partnership.id, values.get("meeting_id")),
     )
     db.session.add(step)
     db.session.flush()
+    db.session.refresh(step, ["owner"])
+    _announce(step)
     return step
 
 
@@ -121,9 +174,13 @@ def update_next_step(user: User, step_id: str, changes: dict[str, Any]) -> NextS
             raise Invalid("done must be true or false.", fields={"done": "Not a boolean."})
         step.done_at = (step.done_at or utcnow()) if changes["done"] else None
     db.session.flush()
+    db.session.refresh(step, ["owner"])
+    _announce(step)
     return step
 
 
 def delete_next_step(user: User, step_id: str) -> None:
-    db.session.delete(get_next_step(user, step_id))
+    step = get_next_step(user, step_id)
+    _announce(step, "next_step_deleted")
+    db.session.delete(step)
     db.session.flush()

@@ -6,7 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
-from videocoach import db, mail
+from videocoach import db, mail, transaction
 from videocoach.clips.schemas import media_urls
 from videocoach.clips.services import moment_thumbnail
 from videocoach.comments.services import KINDS
@@ -41,7 +41,7 @@ def list_page() -> ResponseReturnValue:
             db.session.rollback()
             show_errors(form, error)
         else:
-            db.session.commit()
+            transaction.commit()
             flash("Partnership created. Invite your partner below.", "success")
             return redirect(url_for("partnerships.detail", pid=partnership.id))
     status = 422 if form.errors else 200
@@ -94,7 +94,7 @@ def invite(pid: str) -> ResponseReturnValue:
             db.session.rollback()
             show_errors(form, error)
         else:
-            db.session.commit()
+            transaction.commit()
             mail.dispatch_queued()
             flash(
                 f"Invitation for {invitation.email} created. Send them this link (it works once):",
@@ -109,7 +109,7 @@ def invite(pid: str) -> ResponseReturnValue:
 @login_required
 def cancel_invitation(pid: str, iid: str) -> ResponseReturnValue:
     services.cancel_invitation(current_user, pid, iid)
-    db.session.commit()
+    transaction.commit()
     flash("Invitation cancelled.", "success")
     return redirect(url_for("partnerships.detail", pid=pid) + "#members")
 
@@ -124,7 +124,7 @@ def _back_to_partnership(pid: str, **_ids: str) -> str:
 def remove_member(pid: str, uid: str) -> ResponseReturnValue:
     leaving = uid == current_user.id
     services.remove_member(current_user, pid, uid)
-    db.session.commit()
+    transaction.commit()
     if leaving:
         flash("You left the partnership.", "success")
         return redirect(url_for("partnerships.list_page"))
@@ -150,7 +150,7 @@ def create_goal(pid: str) -> ResponseReturnValue:
             db.session.rollback()
             show_errors(form, error)
         else:
-            db.session.commit()
+            transaction.commit()
             flash("Goal added.", "success")
             return redirect(url_for("partnerships.detail", pid=pid) + "#goals")
     return _render_detail(pid, goal_form=form, status=422)
@@ -161,7 +161,7 @@ def create_goal(pid: str) -> ResponseReturnValue:
 @flash_refusals(_back_to_partnership)
 def add_next_step(pid: str) -> ResponseReturnValue:
     next_steps.create_next_step(current_user, pid, request.form.to_dict())
-    db.session.commit()
+    transaction.commit()
     flash("Next step added.", "success")
     return redirect(url_for("partnerships.detail", pid=pid) + "#next-steps")
 
@@ -170,7 +170,7 @@ def add_next_step(pid: str) -> ResponseReturnValue:
 @login_required
 def next_step_done(sid: str) -> ResponseReturnValue:
     step = next_steps.update_next_step(current_user, sid, {"done": True})
-    db.session.commit()
+    transaction.commit()
     flash("Next step done.", "success")
     return redirect(url_for("partnerships.detail", pid=step.partnership_id) + "#next-steps")
 
@@ -219,7 +219,7 @@ def edit_goal(gid: str) -> ResponseReturnValue:
             db.session.rollback()
             show_errors(form, error)
         else:
-            db.session.commit()
+            transaction.commit()
             flash("Goal saved.", "success")
             return redirect(url_for("partnerships.detail", pid=goal.partnership_id) + "#goals")
     status = 422 if form.errors else 200
@@ -232,7 +232,7 @@ def edit_goal(gid: str) -> ResponseReturnValue:
 @login_required
 def set_goal_status(gid: str) -> ResponseReturnValue:
     goal = goals.update_goal(current_user, gid, {"status": request.form.get("status", "")})
-    db.session.commit()
+    transaction.commit()
     messages = {
         GoalStatus.MET.value: "Goal marked as met. Well done.",
         GoalStatus.ARCHIVED.value: "Goal archived.",
@@ -259,7 +259,7 @@ def accept_invitation() -> ResponseReturnValue:
             db.session.rollback()
             flash(error.message, "error")
         else:
-            db.session.commit()
+            transaction.commit()
             flash(f"You joined {partnership.name}.", "success")
             return redirect(url_for("partnerships.detail", pid=partnership.id))
     return render_template(

@@ -114,6 +114,7 @@ class GoalQuerySchema(BaseSchema):
 class NextStepSchema(BaseSchema):
     id = fields.String()
     partnership_id = fields.String()
+    meeting_id = fields.String(allow_none=True, metadata={"description": "Agreed in this meeting"})
     text = fields.String()
     goal_id = fields.String(allow_none=True)
     owner = fields.Nested(UserSchema, allow_none=True)
@@ -140,6 +141,7 @@ class NextStepCreateSchema(BaseSchema):
     goal_id = fields.Raw(allow_none=True, metadata={"type": "string"})
     owner_id = fields.Raw(allow_none=True, metadata={"type": "string"})
     due_on = fields.Raw(allow_none=True, metadata={"type": "string", "format": "date"})
+    meeting_id = fields.Raw(allow_none=True, metadata={"type": "string"})
 
 
 class NextStepUpdateSchema(NextStepCreateSchema):

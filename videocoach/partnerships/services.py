@@ -16,6 +16,7 @@ from videocoach.accounts.services import normalise_email
 from videocoach.config import current_settings
 from videocoach.db import utcnow
 from videocoach.errors import Conflict, Forbidden, Invalid, NotFound
+from videocoach.meetings import live
 from videocoach.notifications import services as notifications
 from videocoach.partnerships.models import Invitation, Membership, Partnership, Role
 
@@ -221,6 +222,8 @@ def remove_member(user: User, partnership_id: str, member_user_id: str) -> None:
         )
     db.session.delete(target)
     db.session.flush()
+    # Open meeting streams re-check who may listen; the removed person's end at once.
+    live.announce(live.partnership_topic(partnership.id), "members_changed", {})
     log.info(
         "membership removed partnership=%s user=%s by=%s", partnership.id, member_user_id, user.id
     )

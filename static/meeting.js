@@ -1,0 +1,324 @@
+// Meeting mode on the clip page: follow the driver's playback, see who is here, share
+// notes and next steps, and see everyone's comments live. Loaded after review.js.
+// Everything a person does is an API call; the Server-Sent Events stream only listens.
+(function () {
+  "use strict";
+
+  var panel = document.getElementById("meeting");
+  var review = window.videocoachReview;
+  if (!panel || !review) return;
+
+  var $ = function (id) { return document.getElementById(id); };
+  var video = review.video;
+  var api = review.api;
+  var me = $("review").dataset.me;
+  var urls = panel.dataset;
+  // One id per open page: a page skips the playback events it caused itself.
+  var clientId = Math.random().toString(36).slice(2) + Date.now().toString(36);
+  var SYNC_EVERY_MS = 4000;    // the driver re-states the moment while playing
+  var DRIFT_S = 0.4;           // followers correct drift beyond this
+  var NOTES_DELAY_MS = 700;
+
+  var driver = null;           // {id, name}
+  var present = [];
+  var clockOffset = 0;         // server clock minus ours, in seconds
+  var suppressUntil = 0;       // ignore our own video events while applying someone else's
+  var source = null;
+  var ended = false;
+
+  function isDriver() { return driver && driver.id === me; }
+  function serverNow() { return Date.now() / 1000 + clockOffset; }
+  function setStatus(text, live) {
+    var box = $("live-status");
+    box.textContent = text;
+    box.classList.toggle("is-live", !!live);
+  }
+
+  // ---------- following the driver ----------
+  var followButton = null;
+  function playFollowing() {
+    var p = video.play();
+    if (p && p.catch) {
+      p.catch(function () {
+        // The browser wants a click before it plays sound: offer one.
+        if (followButton) return;
+        followButton = document.createElement("button");
+        followButton.type = "button";
+        followButton.className = "primary";
+        followButton.id = "follow-play";
+        followButton.textContent = "Press to play along with the driver";
+        followButton.addEventListener("click", function () {
+          followButton.remove();
+          followButton = null;
+          video.play();
+        });
+        $("follow-hint").after(followButton);
+      });
+    }
+  }
+  function applyPlayback(p, withPlayState) {
+    var target = p.position;
+    if (p.playing && p.at) target += Math.max(0, serverNow() - p.at) * p.rate;
+    suppressUntil = Date.now() + 600;
+    if (video.playbackRate !== p.rate) video.playbackRate = p.rate;
+    if (!p.playing || Math.abs(video.currentTime - target) > DRIFT_S) review.seek(target);
+    if (!withPlayState) return;
+    if (p.playing && video.paused) playFollowing();
+    if (!p.playing && !video.paused) video.pause();
+  }
+
+  // ---------- driving ----------
+  var sending = false;
+  var sendAgain = false;
+  function sendPlayback() {
+    if (!isDriver() || ended || Date.now() < suppressUntil) return;
+    if (sending) { sendAgain = true; return; }
+    sending = true;
+    api("PUT", urls.playbackUrl, {
+      position: Math.round(video.currentTime * 1000) / 1000,
+      playing: !video.paused,
+      rate: video.playbackRate,
+      client_id: clientId
+    }).catch(function (error) { review.announce(error.message); })
+      .then(function () {
+        sending = false;
+        if (sendAgain) { sendAgain = false; sendPlayback(); }
+      });
+  }
+  ["play", "pause", "seeked", "ratechange"].forEach(function (name) {
+    video.addEventListener(name, sendPlayback);
+  });
+  window.setInterval(function () { if (!video.paused) sendPlayback(); }, SYNC_EVERY_MS);
+
+  function setDriver(next) {
+    driver = next;
+    var text = !driver ? "Nobody is driving." :
+      isDriver() ? "You are driving: everyone follows your play, pause, seek and speed." :
+      driver.name + " is driving.";
+    $("driver-text").textContent = text;
+    $("driver-controls").hidden = !isDriver() || $("hand-to").options.length === 0;
+    $("follow-hint").hidden = isDriver();
+    var driverHere = driver && present.some(function (p) { return p.id === driver.id; });
+    $("take-over").hidden = isDriver() || !!driverHere;
+    renderPresence();
+  }
+  function handTo(userId) {
+    api("PUT", urls.driverUrl, { driver_id: userId })
+      .then(function (data) { setDriver(data.meeting.playback.driver); })
+      .catch(function (error) { review.announce(error.message); window.alert(error.message); });
+  }
+  $("hand-over").addEventListener("click", function () { handTo($("hand-to").value); });
+  $("take-over").addEventListener("click", function () { handTo(me); });
+
+  // ---------- presence ----------
+  function renderPresence() {
+    var list = $("presence");
+    list.textContent = "";
+    present.forEach(function (person) {
+      var li = document.createElement("li");
+      li.textContent = person.name + (person.id === me ? " (you)" : "");
+      if (driver && person.id === driver.id) {
+        var badge = document.createElement("span");
+        badge.className = "badge";
+        badge.textContent = "driving";
+        li.appendChild(document.createTextNode(" "));
+        li.appendChild(badge);
+      }
+      li.dataset.userId = person.id;
+      list.appendChild(li);
+    });
+  }
+
+  // ---------- notes ----------
+  var notes = $("meeting-notes");
+  var notesVersion = parseInt(notes.dataset.version, 10) || 0;
+  var notesSaved = notes.value;
+  var notesTimer = null;
+  function saveNotes() {
+    notesTimer = null;
+    var text = notes.value;
+    if (text === notesSaved) return;
+    $("notes-status").textContent = "Saving…";
+    api("PUT", urls.notesUrl, { notes: text, notes_version: notesVersion })
+      .then(function (data) {
+        notesVersion = data.meeting.notes_version;
+        notesSaved = text;
+        $("notes-status").textContent = "Saved.";
+        if (notes.value !== text) scheduleNotes();
+      })
+      .catch(function (error) {
+        $("notes-status").textContent = error.message;
+        return api("GET", urls.meetingUrl).then(function (data) {
+          $("notes-mine").value = text;
+          $("notes-conflict").hidden = false;
+          showRemoteNotes(data.meeting.notes, data.meeting.notes_version);
+        });
+      });
+  }
+  function scheduleNotes() {
+    if (notesTimer) window.clearTimeout(notesTimer);
+    notesTimer = window.setTimeout(saveNotes, NOTES_DELAY_MS);
+  }
+  function showRemoteNotes(text, version) {
+    notesVersion = version;
+    notesSaved = text;
+    notes.value = text;
+  }
+  notes.addEventListener("input", scheduleNotes);
+  notes.addEventListener("blur", function () { if (notesTimer) { window.clearTimeout(notesTimer); saveNotes(); } });
+
+  // ---------- next steps ----------
+  var steps = [];
+  try { steps = JSON.parse($("meeting-steps-data").textContent) || []; } catch (e) { steps = []; }
+  var goalTitles = {};
+  Array.prototype.forEach.call($("step-goal").options, function (o) { if (o.value) goalTitles[o.value] = o.textContent; });
+  function renderSteps() {
+    var list = $("meeting-steps");
+    list.textContent = "";
+    if (!steps.length) {
+      var empty = document.createElement("li");
+      empty.className = "muted";
+      empty.textContent = "None yet. Agree what happens next and add it here.";
+      list.appendChild(empty);
+    }
+    steps.forEach(function (step) {
+      var li = document.createElement("li");
+      li.dataset.stepId = step.id;
+      var label = document.createElement("label");
+      label.className = "check";
+      var box = document.createElement("input");
+      box.type = "checkbox";
+      box.checked = step.done;
+      box.addEventListener("change", function () {
+        api("PATCH", urls.stepUrl.replace("STEP_ID", encodeURIComponent(step.id)), { done: box.checked })
+          .then(function (data) { upsertStep(data.next_step); })
+          .catch(function (error) { box.checked = !box.checked; review.announce(error.message); });
+      });
+      label.appendChild(box);
+      label.appendChild(document.createTextNode(" " + step.text));
+      li.appendChild(label);
+      var facts = [];
+      if (step.goal_id && goalTitles[step.goal_id]) facts.push("Goal: " + goalTitles[step.goal_id]);
+      if (step.owner) facts.push(step.owner.name);
+      if (step.due_on) facts.push("due " + step.due_on);
+      if (facts.length) {
+        var meta = document.createElement("span");
+        meta.className = "muted";
+        meta.textContent = " · " + facts.join(" · ");
+        li.appendChild(meta);
+      }
+      list.appendChild(li);
+    });
+  }
+  function upsertStep(step) {
+    for (var i = 0; i < steps.length; i++) {
+      if (steps[i].id === step.id) { steps[i] = step; renderSteps(); return; }
+    }
+    steps.push(step);
+    renderSteps();
+  }
+  $("step-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var text = $("step-text").value.trim();
+    var error = $("step-error");
+    if (!text) { error.textContent = "Say what the next step is."; error.hidden = false; $("step-text").focus(); return; }
+    error.hidden = true;
+    api("POST", urls.stepsUrl, {
+      text: text,
+      goal_id: $("step-goal").value || null,
+      owner_id: $("step-owner").value || null,
+      due_on: $("step-due").value || null,
+      meeting_id: $("review").dataset.meeting
+    }).then(function (data) {
+      upsertStep(data.next_step);
+      $("step-text").value = "";
+      $("step-due").value = "";
+      review.announce("Next step added.");
+    }).catch(function (err) { error.textContent = err.message; error.hidden = false; });
+  });
+
+  // ---------- copy link ----------
+  $("copy-link").addEventListener("click", function () {
+    var link = window.location.href.split("#")[0];
+    var done = function () { $("copy-result").textContent = "Link copied. Only members of this partnership can open it."; };
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      navigator.clipboard.writeText(link).then(done, function () { $("copy-result").textContent = link; });
+    } else {
+      $("copy-result").textContent = link;
+    }
+  });
+
+  // ---------- the live stream ----------
+  function handle(kind, handler) {
+    source.addEventListener(kind, function (message) {
+      var data = JSON.parse(message.data);
+      if (data.server_time) clockOffset = data.server_time - Date.now() / 1000;
+      handler(data);
+    });
+  }
+  function connect() {
+    source = new EventSource(urls.eventsUrl);
+    source.onopen = function () { setStatus("live", true); };
+    source.onerror = function () {
+      if (ended) return;
+      if (source.readyState === EventSource.CLOSED) {
+        setStatus("disconnected");
+        // Refused for good (404: no longer a member; 409: ended). Ask why.
+        api("GET", urls.meetingUrl).then(function (data) {
+          if (data.meeting.ended_at) window.location.href = urls.recordUrl;
+          else window.setTimeout(connect, 2000);
+        }).catch(function (error) { leave(error.message); });
+      } else {
+        setStatus("reconnecting…");
+      }
+    };
+    handle("hello", function (state) {
+      present = state.present;
+      setDriver(state.playback.driver);
+      applyPlayback(state.playback, !isDriver());
+      showRemoteNotes(state.notes, state.notes_version);
+      panel.dataset.live = "true";
+    });
+    handle("playback", function (p) {
+      if (p.client_id === clientId) return;
+      applyPlayback(p, true);
+    });
+    handle("driver", function (data) {
+      setDriver(data.driver);
+      applyPlayback(data.playback, false);
+      review.announce(isDriver() ? "You are driving now." : (data.driver ? data.driver.name + " is driving now." : ""));
+    });
+    handle("presence", function (data) { present = data.present; setDriver(driver); });
+    handle("comment", function (c) { delete c.server_time; review.upsertComment(c); });
+    handle("comment_deleted", function (data) { review.removeComment(data.id); });
+    handle("notes", function (data) {
+      if (data.version <= notesVersion) return;
+      // With unsaved typing here, keep it: the next save gets a 409 and shows both texts.
+      if (notes.value === notesSaved) showRemoteNotes(data.notes, data.version);
+    });
+    handle("next_step", function (step) { delete step.server_time; upsertStep(step); });
+    handle("next_step_deleted", function (data) {
+      steps = steps.filter(function (s) { return s.id !== data.id; });
+      renderSteps();
+    });
+    handle("resync", function () { source.close(); connect(); });
+    handle("ended", function () {
+      ended = true;
+      source.close();
+      setStatus("ended");
+      window.location.href = urls.recordUrl;
+    });
+    handle("bye", function (data) { leave(data.reason); });
+  }
+  function leave(reason) {
+    ended = true;
+    if (source) source.close();
+    setStatus("disconnected");
+    panel.querySelectorAll("button, textarea, input, select").forEach(function (n) { n.disabled = true; });
+    $("driver-text").textContent = reason;
+    review.announce(reason);
+  }
+
+  renderSteps();
+  connect();
+})();

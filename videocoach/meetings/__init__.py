@@ -1,0 +1,1 @@
+"""Meetings: coach and teacher review a clip together, in sync."""

@@ -1,0 +1,185 @@
+"""API v1: meetings (live review sessions) and their event stream."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, stream_with_context
+from flask_login import login_required
+from flask_smorest import Blueprint
+from marshmallow import fields
+
+from videocoach import transaction
+from videocoach.accounts.auth import api_user
+from videocoach.api import API_PREFIX, BaseSchema
+from videocoach.config import current_settings
+from videocoach.errors import Conflict, DomainError
+from videocoach.meetings import live, services, stream
+from videocoach.partnerships import next_steps
+from videocoach.partnerships.schemas import NextStepSchema
+
+blp = Blueprint("meetings_api", __name__, url_prefix=API_PREFIX, description="Meetings")
+
+
+class PersonSchema(BaseSchema):
+    id = fields.String()
+    name = fields.String()
+
+
+class PlaybackSchema(BaseSchema):
+    position = fields.Float(metadata={"description": "Seconds into the clip, now"})
+    playing = fields.Boolean()
+    rate = fields.Float()
+    driver = fields.Nested(PersonSchema, allow_none=True)
+
+
+class MeetingSchema(BaseSchema):
+    """The shape of services.meeting_json, plus the steps agreed in it."""
+
+    id = fields.String()
+    partnership_id = fields.String()
+    clip_id = fields.String()
+    started_by = fields.Nested(PersonSchema, allow_none=True)
+    started_at = fields.String(metadata={"format": "date-time"})
+    ended_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+    playback = fields.Nested(PlaybackSchema)
+    notes = fields.String()
+    notes_version = fields.Integer()
+    present = fields.List(fields.Nested(PersonSchema))
+    next_steps = fields.List(fields.Nested(NextStepSchema))
+
+
+class MeetingEnvelope(BaseSchema):
+    meeting = fields.Nested(MeetingSchema)
+
+
+class MeetingList(BaseSchema):
+    items = fields.List(fields.Nested(MeetingSchema))
+
+
+class PlaybackUpdateSchema(BaseSchema):
+    position = fields.Raw(metadata={"type": "number", "description": "Seek to (seconds)"})
+    playing = fields.Raw(metadata={"type": "boolean"})
+    rate = fields.Raw(metadata={"type": "number"})
+    client_id = fields.String(
+        metadata={"description": "The sending page's id, echoed in the event so it can skip it"}
+    )
+
+
+class PlaybackEnvelope(BaseSchema):
+    playback = fields.Nested(PlaybackSchema)
+
+
+class DriverUpdateSchema(BaseSchema):
+    driver_id = fields.Raw(required=True, metadata={"type": "string"})
+
+
+class NotesUpdateSchema(BaseSchema):
+    notes = fields.Raw(required=True, metadata={"type": "string"})
+    notes_version = fields.Raw(
+        required=True, metadata={"type": "integer", "description": "The version you edited"}
+    )
+
+
+def meeting_envelope(meeting: Any) -> dict[str, Any]:
+    steps = next_steps.list_meeting_steps(api_user(), meeting.id)
+    body = services.meeting_json(meeting)
+    body["next_steps"] = [next_steps.next_step_json(step) for step in steps]
+    return {"meeting": body}
+
+
+@blp.route("/clips/<cid>/meetings", methods=["POST"])
+@login_required
+@blp.response(201, MeetingEnvelope)
+@blp.alt_response(200, schema=MeetingEnvelope, description="A meeting was already running")
+def start_meeting(cid: str) -> tuple[dict[str, Any], int]:
+    """Start a meeting on a shared clip, or join the one already running on it."""
+    meeting, created = services.start_meeting(api_user(), cid)
+    transaction.commit()
+    return meeting_envelope(meeting), 201 if created else 200
+
+
+@blp.route("/partnerships/<pid>/meetings", methods=["GET"])
+@login_required
+@blp.response(200, MeetingList)
+def list_meetings(pid: str) -> dict[str, Any]:
+    meetings = services.list_meetings(api_user(), pid)
+    return {"items": [services.meeting_json(meeting) for meeting in meetings]}
+
+
+@blp.route("/meetings/<mid>", methods=["GET"])
+@login_required
+@blp.response(200, MeetingEnvelope)
+def get_meeting(mid: str) -> dict[str, Any]:
+    return meeting_envelope(services.get_meeting(api_user(), mid))
+
+
+@blp.route("/meetings/<mid>/end", methods=["POST"])
+@login_required
+@blp.response(200, MeetingEnvelope)
+def end_meeting(mid: str) -> dict[str, Any]:
+    """Any member may end it; its notes and next steps stay."""
+    meeting = services.end_meeting(api_user(), mid)
+    transaction.commit()
+    return meeting_envelope(meeting)
+
+
+@blp.route("/meetings/<mid>/playback", methods=["PUT"])
+@login_required
+@blp.arguments(PlaybackUpdateSchema)
+@blp.response(200, PlaybackEnvelope)
+def set_playback(body: dict[str, Any], mid: str) -> dict[str, Any]:
+    """The driver's play, pause, seek or speed (403 `not_driver` for anyone else)."""
+    client_id = body.pop("client_id", None)
+    meeting = services.set_playback(api_user(), mid, body, client_id)
+    transaction.commit()
+    return {"playback": services.playback_json(meeting)}
+
+
+@blp.route("/meetings/<mid>/driver", methods=["PUT"])
+@login_required
+@blp.arguments(DriverUpdateSchema)
+@blp.response(200, MeetingEnvelope)
+def hand_over(body: dict[str, Any], mid: str) -> dict[str, Any]:
+    """The driver hands over; anyone may take it when the driver has left."""
+    meeting = services.hand_over(api_user(), mid, body["driver_id"])
+    transaction.commit()
+    return meeting_envelope(meeting)
+
+
+@blp.route("/meetings/<mid>/notes", methods=["PUT"])
+@login_required
+@blp.arguments(NotesUpdateSchema)
+@blp.response(200, MeetingEnvelope)
+def save_notes(body: dict[str, Any], mid: str) -> dict[str, Any]:
+    """409 `notes_changed` when someone saved since `notes_version`: nothing is overwritten."""
+    meeting = services.save_notes(api_user(), mid, body["notes"], body["notes_version"])
+    transaction.commit()
+    return meeting_envelope(meeting)
+
+
+class TooManyStreams(DomainError):
+    status = 503
+    code = "too_many_live_connections"
+    default_message = "This server has too many live connections open. Try again shortly."
+
+
+@blp.route("/meetings/<mid>/events", methods=["GET"])
+@login_required
+@blp.response(200, description="text/event-stream: hello, playback, driver, presence, "
+              "comment, comment_deleted, notes, next_step, next_step_deleted, ended, bye")
+def meeting_events(mid: str) -> Response:
+    """The meeting's live events (Server-Sent Events)."""
+    user = api_user()
+    meeting = services.get_meeting(user, mid)
+    if meeting.ended_at is not None:
+        raise Conflict("This meeting has ended.", code="meeting_ended")
+    channel = live.current_channel()
+    if channel.hub.subscriber_count() >= current_settings().live_stream_limit:
+        raise TooManyStreams()
+    events = stream.meeting_events(user.id, meeting, channel)
+    response = Response(stream_with_context(events), mimetype="text/event-stream")
+    response.headers["Cache-Control"] = "no-cache, no-store"
+    # nginx would otherwise hold events back in its buffer.
+    response.headers["X-Accel-Buffering"] = "no"
+    return response

@@ -1,0 +1,116 @@
+"""A meeting's live stream as Server-Sent Events.
+
+SSE, not WebSockets: the browser's EventSource reconnects by itself, it is plain HTTP
+(cookies, CSRF-free GETs, proxies, the embedded cheroot server and gunicorn's gthread
+workers all carry it), and everything a person *does* in a meeting is an ordinary
+API request that is checked, stored and then published. The stream only listens.
+
+A stream holds a server thread while it is open but no database connection: it checks
+in (presence, access) every HEARTBEAT_S with a short transaction of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from videocoach import db
+from videocoach.accounts.models import User
+from videocoach.meetings import live, services
+from videocoach.meetings.models import Meeting
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_S = 10
+RETRY_MS = 1000
+# Events after which the stream asks the database whether its person may still listen.
+ACCESS_EVENTS = {"members_changed", "access_changed"}
+GONE_MESSAGE = "You can no longer take part in this meeting."
+
+
+def sse(kind: str, data: Any) -> str:
+    return f"event: {kind}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+
+
+def topics_of(meeting: Meeting) -> list[str]:
+    return [
+        live.meeting_topic(meeting.id),
+        live.clip_topic(meeting.clip_id),
+        live.partnership_topic(meeting.partnership_id),
+    ]
+
+
+def meeting_events(
+    user_id: str, meeting: Meeting, channel: live.LiveChannel, heartbeat_s: float = HEARTBEAT_S
+) -> Iterator[str]:
+    """Runs inside the request's app context (stream_with_context). Subscribes before it
+    reads the state it sends first, so nothing that happens in between is missed."""
+    meeting_id = meeting.id
+    subscription = channel.subscribe(topics_of(meeting))
+    connection_id: str | None = None
+    try:
+        user = db.session.get(User, user_id)
+        assert user is not None
+        connection_id = services.open_connection(user, meeting_id)
+        state = services.meeting_json(services.get_meeting(user, meeting_id))
+        _commit()
+        yield f"retry: {RETRY_MS}\n\n" + sse("hello", state | {"server_time": time.time()})
+        next_check = time.monotonic() + heartbeat_s
+        while True:
+            event = subscription.get(timeout=max(0.0, next_check - time.monotonic()))
+            if subscription.overflowed:
+                # This browser fell behind; it reloads the whole state instead.
+                yield sse("resync", {})
+                return
+            if event is None or event.kind in ACCESS_EVENTS:
+                if not _check_in(user_id, meeting_id, connection_id):
+                    yield sse("bye", {"reason": GONE_MESSAGE})
+                    return
+                next_check = time.monotonic() + heartbeat_s
+                if event is None:
+                    yield ": still here\n\n"  # also finds out when the browser has gone
+                    continue
+            if event.kind in ACCESS_EVENTS:
+                continue
+            payload = event.data | {"server_time": time.time()}
+            yield sse(event.kind, payload)
+            if event.kind == "ended":
+                return
+    finally:
+        subscription.close()
+        if connection_id is not None:
+            _close(connection_id)
+
+
+def _commit() -> None:
+    """End the stream's short transaction and give its connection back to the pool."""
+    db.session.commit()
+    live.publish_pending()
+    db.session.remove()
+
+
+def _check_in(user_id: str, meeting_id: str, connection_id: str) -> bool:
+    try:
+        allowed = services.still_allowed(user_id, meeting_id)
+        if allowed:
+            services.touch_connection(connection_id)
+        _commit()
+        return allowed
+    except Exception:
+        db.session.rollback()
+        db.session.remove()
+        log.exception("live stream check-in failed; ending the stream")
+        return False
+
+
+def _close(connection_id: str) -> None:
+    try:
+        services.close_connection(connection_id)
+        _commit()
+    except Exception:
+        db.session.rollback()
+        db.session.remove()
+        log.exception("could not record a closed live stream")
