@@ -16,13 +16,13 @@
   // One id per open page: a page skips the playback events it caused itself.
   var clientId = Math.random().toString(36).slice(2) + Date.now().toString(36);
   var SYNC_EVERY_MS = 4000;    // the driver re-states the moment while playing
-  var DRIFT_S = 0.4;           // followers correct drift beyond this
+  var DRIFT_S = 0.4;           // followers correct drift beyond this while playing
+  var PAUSED_DRIFT_S = 0.05;   // and this when paused (a frame or so)
   var NOTES_DELAY_MS = 700;
 
   var driver = null;           // {id, name}
   var present = [];
   var clockOffset = 0;         // server clock minus ours, in seconds
-  var suppressUntil = 0;       // ignore our own video events while applying someone else's
   var source = null;
   var ended = false;
 
@@ -59,9 +59,11 @@
   function applyPlayback(p, withPlayState) {
     var target = p.position;
     if (p.playing && p.at) target += Math.max(0, serverNow() - p.at) * p.rate;
-    suppressUntil = Date.now() + 600;
+    // Only real differences are applied, so a page that drives too (the same person in a
+    // second tab) echoes nothing back and no loop can start.
     if (video.playbackRate !== p.rate) video.playbackRate = p.rate;
-    if (!p.playing || Math.abs(video.currentTime - target) > DRIFT_S) review.seek(target);
+    var drift = Math.abs(video.currentTime - target);
+    if (drift > (p.playing ? DRIFT_S : PAUSED_DRIFT_S)) review.seek(target);
     if (!withPlayState) return;
     if (p.playing && video.paused) playFollowing();
     if (!p.playing && !video.paused) video.pause();
@@ -71,7 +73,7 @@
   var sending = false;
   var sendAgain = false;
   function sendPlayback() {
-    if (!isDriver() || ended || Date.now() < suppressUntil) return;
+    if (!isDriver() || ended) return;
     if (sending) { sendAgain = true; return; }
     sending = true;
     api("PUT", urls.playbackUrl, {

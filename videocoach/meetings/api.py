@@ -84,7 +84,7 @@ class NotesUpdateSchema(BaseSchema):
 def meeting_envelope(meeting: Any) -> dict[str, Any]:
     steps = next_steps.list_meeting_steps(api_user(), meeting.id)
     body = services.meeting_json(meeting)
-    body["next_steps"] = [next_steps.next_step_json(step) for step in steps]
+    body["next_steps"] = steps  # dumped by NextStepSchema
     return {"meeting": body}
 
 

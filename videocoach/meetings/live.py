@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from videocoach import db
 
@@ -177,11 +179,12 @@ class RedisChannel:
 
         while True:
             try:
-                pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+                pubsub = self._redis.pubsub()
                 pubsub.psubscribe(REDIS_PREFIX + "*")
-                # Wait for Redis to confirm the subscription before calling it ready.
-                while pubsub.get_message(timeout=1.0, ignore_subscribe_messages=False) is None:
-                    pass
+                # Redis confirms the subscription first; only then is nothing missed.
+                confirmed = None
+                while confirmed is None or confirmed.get("type") != "psubscribe":
+                    confirmed = pubsub.get_message(timeout=1.0)
                 self._relay_ready.set()
                 for message in pubsub.listen():
                     if message.get("type") == "pmessage":
@@ -215,6 +218,14 @@ def current_channel() -> LiveChannel:
 def announce(topic: str, kind: str, data: dict[str, Any]) -> None:
     """Queue an event to publish once the current transaction commits."""
     db.session.info.setdefault(PENDING_KEY, []).append(LiveEvent(topic, kind, data))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back(session: Session, _previous: Any) -> None:
+    """What a rolled-back transaction announced never happened: nobody hears of it.
+    (A savepoint's rollback leaves the outer transaction, and its events, alive.)"""
+    if not session.in_transaction():
+        session.info.pop(PENDING_KEY, None)
 
 
 def publish_pending() -> None:

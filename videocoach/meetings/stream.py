@@ -43,12 +43,11 @@ def topics_of(meeting: Meeting) -> list[str]:
     ]
 
 
-def meeting_events(
-    user_id: str, meeting: Meeting, channel: live.LiveChannel, heartbeat_s: float = HEARTBEAT_S
-) -> Iterator[str]:
+def meeting_events(user_id: str, meeting: Meeting, channel: live.LiveChannel) -> Iterator[str]:
     """Runs inside the request's app context (stream_with_context). Subscribes before it
     reads the state it sends first, so nothing that happens in between is missed."""
     meeting_id = meeting.id
+    heartbeat_s = HEARTBEAT_S
     subscription = channel.subscribe(topics_of(meeting))
     connection_id: str | None = None
     try:

@@ -230,6 +230,8 @@ def describe(notification: Notification, actor: str | None, clip: str | None, gr
             return f"Your clip {quoted} could not be processed."
         case Event.CLIP_SHARED:
             return f"{who} shared the clip {quoted} with “{group or 'your partnership'}”."
+        case Event.MEETING_STARTED:
+            return f"{who} started a meeting on {quoted}. Join to watch it together."
     return "Something happened."
 
 
@@ -279,7 +281,9 @@ def item_json(item: Item) -> dict[str, Any]:
 
 
 def target_endpoint(notification: Notification) -> tuple[str, dict[str, str]]:
-    """Where a notification leads: its clip, else the partnerships page."""
+    """Where a notification leads: its meeting or clip, else the partnerships page."""
+    if notification.meeting_id:
+        return "meetings.meeting_page", {"mid": notification.meeting_id}
     if notification.clip_id:
         return "clips.clip_page", {"cid": notification.clip_id}
     if notification.partnership_id and notification.event != Event.INVITATION:

@@ -1,0 +1,71 @@
+"""The live channel on its own: in-process fan-out, Redis pub/sub between two channels
+(as two web processes have), and events that wait for the commit."""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+import sqlalchemy as sa
+
+from videocoach import db
+from videocoach.meetings import live
+from videocoach.meetings.live import Hub, InProcessChannel, LiveEvent, RedisChannel
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def test_events_reach_the_subscribers_of_their_topic_only() -> None:
+    channel = InProcessChannel()
+    meeting, other = channel.subscribe(["meeting:a", "clip:c"]), channel.subscribe(["meeting:b"])
+    channel.publish(LiveEvent("meeting:a", "playback", {"position": 1}))
+    channel.publish(LiveEvent("clip:c", "comment", {"id": "x"}))
+    assert meeting.get(1).kind == "playback"
+    assert meeting.get(1).kind == "comment"
+    assert other.get(0.05) is None
+    meeting.close()
+    channel.publish(LiveEvent("meeting:a", "playback", {"position": 2}))
+    assert meeting.get(0.05) is None
+    assert channel.hub.subscriber_count() == 1
+
+
+def test_a_subscriber_that_falls_behind_is_told_instead_of_growing(monkeypatch) -> None:
+    monkeypatch.setattr(live, "QUEUE_LIMIT", 3)
+    hub = Hub()
+    slow = hub.subscribe(["t"])
+    for n in range(5):
+        hub.deliver(LiveEvent("t", "playback", {"n": n}))
+    assert slow.overflowed
+    assert [slow.get(0.01).data["n"] for _ in range(3)] == [0, 1, 2]
+
+
+def test_redis_carries_events_between_two_channels() -> None:
+    topic = f"meeting:{secrets.token_hex(8)}"
+    listening, publishing = RedisChannel(REDIS_URL), RedisChannel(REDIS_URL)
+    subscription = listening.subscribe([topic])
+    publishing.publish(LiveEvent(topic, "playback", {"position": 4.5}))
+    received = subscription.get(5)
+    assert received == LiveEvent(topic, "playback", {"position": 4.5})
+    subscription.close()
+
+
+def test_nothing_is_published_before_the_commit_or_after_a_rollback(app) -> None:
+    with app.app_context():
+        subscription = live.current_channel().subscribe(["meeting:m"])
+        db.session.execute(sa.select(1))  # a service always reads or writes first
+        live.announce("meeting:m", "notes", {"notes": "rolled back"})
+        assert subscription.get(0.05) is None  # announced, not yet committed
+        db.session.rollback()
+        db.session.execute(sa.select(1))
+        live.announce("meeting:m", "notes", {"notes": "kept"})
+        db.session.commit()
+        live.publish_pending()
+        assert subscription.get(1).data == {"notes": "kept"}
+        assert subscription.get(0.05) is None
+        subscription.close()
+
+
+@pytest.mark.parametrize("transport", ["in-process", "redis"])
+def test_the_app_picks_its_transport_from_redis_url(make_app, transport) -> None:
+    app = make_app(REDIS_URL=REDIS_URL if transport == "redis" else "")
+    assert app.extensions["videocoach.live"].name == transport
