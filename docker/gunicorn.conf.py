@@ -5,7 +5,7 @@
 These environment variables, read once at start-up, change the defaults:
 
 WEB_CONCURRENCY      worker processes (default: 2 x CPUs + 1, at most 8)
-GUNICORN_THREADS     threads per worker process (default 8)
+GUNICORN_THREADS     threads per worker process (default 32)
 GUNICORN_TIMEOUT     seconds before a stuck worker is killed and replaced (default 120)
 GUNICORN_KEEPALIVE   seconds an idle keep-alive connection is held open (default 75)
 FORWARDED_ALLOW_IPS  addresses trusted to send X-Forwarded-Proto (default "*", see below)
@@ -41,14 +41,19 @@ def _available_cpus() -> int:
 
 bind = [f"0.0.0.0:{_int_env('PORT', 8000)}"]
 
-# Threads, not just processes: a resumable upload from a slow school connection, and
-# later a Server-Sent Events stream, holds a thread for as long as it lasts. With
-# gthread an idle keep-alive connection waits in the poller without holding a thread.
-# Every busy thread may hold one database connection, so keep
-# WEB_CONCURRENCY x GUNICORN_THREADS well below PostgreSQL's max_connections (100 by default).
+# Threads, not just processes: a resumable upload from a slow school connection, and a
+# meeting's live event stream (Server-Sent Events), hold a thread for as long as they
+# last. With gthread an idle keep-alive connection waits in the poller without holding a
+# thread. A live stream holds no database connection while it waits, so the busy
+# threads that do (at most the SQLAlchemy pool, 15 per process) stay well below
+# PostgreSQL's max_connections (100 by default) for WEB_CONCURRENCY up to 6.
 worker_class = "gthread"
 workers = _int_env("WEB_CONCURRENCY", min(2 * _available_cpus() + 1, MAX_DEFAULT_WORKERS))
-threads = _int_env("GUNICORN_THREADS", 8)
+threads = _int_env("GUNICORN_THREADS", 32)
+# Live streams may take three quarters of a process's threads; the rest keep serving
+# pages and API calls. Beyond that a new stream is refused with 503 and the browser
+# retries (live events go through Redis, so any process can serve any stream).
+os.environ.setdefault("VIDEOCOACH_LIVE_STREAMS", str(max(1, threads * 3 // 4)))
 
 # With gthread the timeout is a heartbeat of the worker process, not a limit on one
 # request, so a long upload is not cut off by it; it replaces a process that hangs.

@@ -69,6 +69,20 @@ def test_production_accepts_safe_settings(tmp_path):
     assert settings.production
 
 
+def test_production_needs_redis_for_meetings_across_processes(tmp_path):
+    with pytest.raises(ConfigError, match="REDIS_URL must be set so meeting events"):
+        Settings.from_env(
+            {
+                "VIDEOCOACH_DATA_DIR": str(tmp_path),
+                "VIDEOCOACH_ENV": "production",
+                "SECRET_KEY": "s" * 48,
+                "DATABASE_URL": "postgresql://videocoach@db/videocoach",
+                "RATELIMIT_STORAGE_URI": "redis://redis:6379/2",
+                "CELERY_BROKER_URL": "redis://redis:6379/1",
+            }
+        )
+
+
 def test_cli_refuses_to_start_with_a_clear_message(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "videocoach.cli", "db", "upgrade"],

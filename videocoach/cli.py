@@ -34,7 +34,7 @@ def main() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--no-worker", is_flag=True, help="Do not start the embedded background worker.")
-# Each open live meeting stream holds a thread (VIDEOCOACH_LIVE_STREAMS caps them at 48).
+# Each open live meeting stream holds a thread (see VIDEOCOACH_LIVE_STREAMS).
 @click.option("--threads", default=64, show_default=True, type=int, help="Web server threads.")
 def serve(host: str, port: int, no_worker: bool, threads: int) -> None:
     """Apply migrations, then serve the web UI and API.
@@ -44,6 +44,8 @@ def serve(host: str, port: int, no_worker: bool, threads: int) -> None:
     from videocoach.migrate import upgrade
     from videocoach.server import serve_app
 
+    # Live meeting streams may take three quarters of the threads; the rest serve pages.
+    os.environ.setdefault("VIDEOCOACH_LIVE_STREAMS", str(max(1, threads * 3 // 4)))
     app = _make_app()
     settings = app.extensions["videocoach.settings"]
     run_worker = settings.embedded_broker and not no_worker

@@ -161,6 +161,11 @@ class Settings:
                 "REDIS_URL (or RATELIMIT_STORAGE_URI) must be set so login rate limits are "
                 "shared by every web process."
             )
+        if not self.redis_url:
+            problems.append(
+                "REDIS_URL must be set so meeting events (play, pause, seek, comments) reach "
+                "browsers served by every web process."
+            )
         if self.embedded_broker:
             problems.append(
                 "CELERY_BROKER_URL must be set (e.g. redis://redis:6379/1) so any number of "

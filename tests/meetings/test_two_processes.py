@@ -1,0 +1,129 @@
+"""The live channel across web processes through the Redis at 127.0.0.1:6379: a listener
+on one server hears what the driver does through another. One server is gunicorn with
+the production settings of docker/ (two worker processes), the other the embedded one."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.conftest import app_config, free_port
+from tests.meetings.conftest import MeetingWorld
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+LATENCY_LIMIT_S = 1.0
+
+
+def _wait_until_up(process: subprocess.Popen, url: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            output = process.stdout.read() if process.stdout else ""
+            raise AssertionError(f"server exited early:\n{output}")
+        try:
+            if requests.get(f"{url}/healthz", timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{url} did not come up")
+
+
+@pytest.fixture
+def two_servers(world: MeetingWorld, database_url: str, tmp_path: Path) -> Iterator[list[str]]:
+    env = {
+        **os.environ,
+        **app_config(database_url, tmp_path / "data", REDIS_URL=REDIS_URL),
+        "CELERY_BROKER_URL": "",
+        "WEB_CONCURRENCY": "2",
+        "PYTHONPATH": str(ROOT),
+    }
+    ports = [free_port(), free_port()]
+    commands = [
+        [
+            str(BIN / "gunicorn"),
+            "-c",
+            str(ROOT / "docker" / "gunicorn.conf.py"),
+            "-b",
+            f"127.0.0.1:{ports[0]}",
+            "videocoach.wsgi:app",
+        ],
+        [str(BIN / "videocoach"), "serve", "--no-worker", "--port", str(ports[1])],
+    ]
+    processes = [
+        subprocess.Popen(
+            command,
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for command in commands
+    ]
+    urls = [f"http://127.0.0.1:{port}" for port in ports]
+    try:
+        for process, url in zip(processes, urls, strict=True):
+            _wait_until_up(process, url)
+        yield urls
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def test_events_cross_web_processes_through_redis(
+    world: MeetingWorld, two_servers: list[str], listen
+) -> None:
+    gunicorn, embedded = two_servers
+    tokens = world.studio.tokens
+    auth = {"Authorization": f"Bearer {tokens['teacher']}"}
+    mid = requests.post(
+        f"{embedded}/api/v1/clips/{world.clip_id}/meetings", headers=auth, timeout=10
+    ).json()["meeting"]["id"]
+    # Several listeners on gunicorn land on its different worker processes.
+    on_gunicorn = [listen(gunicorn, mid, tokens["coach"]) for _ in range(4)]
+    on_embedded = listen(embedded, mid, tokens["coach"])
+
+    started = time.monotonic()
+    moved = requests.put(
+        f"{embedded}/api/v1/meetings/{mid}/playback",
+        json={"position": 21.5, "playing": False},
+        headers=auth,
+        timeout=10,
+    )
+    assert moved.status_code == 200
+    for listener in on_gunicorn:
+        assert listener.wait_for("playback", position=21.5)
+    assert time.monotonic() - started < LATENCY_LIMIT_S
+
+    requests.post(
+        f"{gunicorn}/api/v1/clips/{world.clip_id}/comments",
+        json={"body": "Seen on both", "t_start": 21.5},
+        headers=auth,
+        timeout=10,
+    )
+    assert on_embedded.wait_for("comment")["body"] == "Seen on both"
+
+    # Removal through one process drops the member's streams on the other.
+    removed = requests.delete(
+        f"{embedded}/api/v1/partnerships/{world.studio.pid}/members/{world.studio.coach_id}",
+        headers=auth,
+        timeout=10,
+    )
+    assert removed.status_code == 204
+    for listener in on_gunicorn:
+        assert listener.wait_for("bye")
