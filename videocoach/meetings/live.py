@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import event
+from sqlalchemy import event as orm_event
 from sqlalchemy.orm import Session
 
 from videocoach import db
@@ -220,7 +220,7 @@ def announce(topic: str, kind: str, data: dict[str, Any]) -> None:
     db.session.info.setdefault(PENDING_KEY, []).append(LiveEvent(topic, kind, data))
 
 
-@event.listens_for(Session, "after_soft_rollback")
+@orm_event.listens_for(Session, "after_soft_rollback")
 def _forget_rolled_back(session: Session, _previous: Any) -> None:
     """What a rolled-back transaction announced never happened: nobody hears of it.
     (A savepoint's rollback leaves the outer transaction, and its events, alive.)"""
