@@ -26,6 +26,7 @@ from videocoach.clips.models import Clip, ClipAsset, Upload
 from videocoach.clips.uploads import staged_path
 from videocoach.comments.models import Comment
 from videocoach.db import utcnow
+from videocoach.meetings.models import Meeting
 from videocoach.notifications import services as notifications
 from videocoach.notifications.models import Event, Notification
 from videocoach.partnerships import goals, services
@@ -93,6 +94,10 @@ def _step(w: World) -> dict[str, str]:
 
 def _comment(w: World) -> dict[str, str]:
     return {"comment_id": w.extras["comment"]}
+
+
+def _meeting(w: World) -> dict[str, str]:
+    return {"mid": w.extras["meeting"]}
 
 
 def _failed_clip(w: World) -> dict[str, str]:
@@ -315,6 +320,26 @@ MATRIX: dict[str, Case] = {
         everyone(200), lambda w: {"token": w.extras["unsubscribe"]}
     ),
     f"GET {API}/notifications": Case(signed_in(200)),
+    # meetings: members only; the driver alone moves the playback (the teacher drives)
+    "POST /clips/<cid>/meetings": Case(member_pages(302), _content),
+    "GET /meetings/<mid>": Case(member_pages(200), _meeting),
+    "POST /meetings/<mid>/end": Case(member_pages(302), _meeting),
+    # the world's clip has a meeting under way: starting one joins it
+    f"POST {API}/clips/<cid>/meetings": Case(members(200), _content),
+    f"GET {API}/partnerships/<pid>/meetings": Case(members(200), _content),
+    f"GET {API}/meetings/<mid>": Case(members(200), _meeting),
+    f"POST {API}/meetings/<mid>/end": Case(members(200), _meeting),
+    f"PUT {API}/meetings/<mid>/playback": Case(
+        uploader_only(200), _meeting, body=lambda w, a: {"position": 0.5}
+    ),
+    # the driver (teacher) is not connected, so any member may take the driving
+    f"PUT {API}/meetings/<mid>/driver": Case(
+        members(200), _meeting, body=lambda w, a: {"driver_id": w.users["coach"].id}
+    ),
+    f"PUT {API}/meetings/<mid>/notes": Case(
+        members(200), _meeting, body=lambda w, a: {"notes": "Agreed", "notes_version": 0}
+    ),
+    f"GET {API}/meetings/<mid>/events": Case(members(200), _meeting),
     f"POST {API}/notifications/read": Case(signed_in(200), body=lambda w, a: {}),
 }
 
@@ -406,7 +431,14 @@ def add_clips(world: World, teacher: User) -> None:
     staged_path(upload.id).touch()
     comment = Comment(clip_id=shared.id, author_id=teacher.id, t_start_ms=1000, body="Look here")
     step = NextStep(partnership_id=world.pid, text="Plan it", created_by_id=teacher.id)
-    db.session.add_all([comment, step])
+    meeting = Meeting(
+        partnership_id=world.pid,
+        clip_id=shared.id,
+        started_by_id=teacher.id,
+        driver_id=teacher.id,
+        playback_at=utcnow(),
+    )
+    db.session.add_all([comment, step, meeting])
     db.session.flush()
     notification = Notification(
         recipient_id=teacher.id,
@@ -422,6 +454,7 @@ def add_clips(world: World, teacher: User) -> None:
         "upload": upload.id,
         "comment": comment.id,
         "step": step.id,
+        "meeting": meeting.id,
         "notification": notification.id,
         "unsubscribe": notifications.unsubscribe_token(teacher),
     }
@@ -493,6 +526,7 @@ def test_access_matrix(app, actors, browser_for):
                 }
                 db.session.commit()
             response = send(app, world, actor, key, case, api_tokens, browser_for)
+            response.close()  # ends a live event stream the request may have opened
             expected = case.expect[actor]
             if response.status_code != expected:
                 failures.append(f"{key} as {actor}: {response.status_code}, expected {expected}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, stream_with_context
+from flask import Response, current_app
 from flask_login import login_required
 from flask_smorest import Blueprint
 from marshmallow import fields
@@ -166,8 +166,11 @@ class TooManyStreams(DomainError):
 
 @blp.route("/meetings/<mid>/events", methods=["GET"])
 @login_required
-@blp.response(200, description="text/event-stream: hello, playback, driver, presence, "
-              "comment, comment_deleted, notes, next_step, next_step_deleted, ended, bye")
+@blp.response(
+    200,
+    description="text/event-stream: hello, playback, driver, presence, "
+    "comment, comment_deleted, notes, next_step, next_step_deleted, ended, bye",
+)
 def meeting_events(mid: str) -> Response:
     """The meeting's live events (Server-Sent Events)."""
     user = api_user()
@@ -177,8 +180,8 @@ def meeting_events(mid: str) -> Response:
     channel = live.current_channel()
     if channel.hub.subscriber_count() >= current_settings().live_stream_limit:
         raise TooManyStreams()
-    events = stream.meeting_events(user.id, meeting, channel)
-    response = Response(stream_with_context(events), mimetype="text/event-stream")
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    response = Response(stream.meeting_events(app, user.id, meeting), mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-cache, no-store"
     # nginx would otherwise hold events back in its buffer.
     response.headers["X-Accel-Buffering"] = "no"

@@ -17,6 +17,8 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from flask import Flask
+
 from videocoach import db
 from videocoach.accounts.models import User
 from videocoach.meetings import live, services
@@ -43,52 +45,76 @@ def topics_of(meeting: Meeting) -> list[str]:
     ]
 
 
-def meeting_events(user_id: str, meeting: Meeting, channel: live.LiveChannel) -> Iterator[str]:
-    """Runs inside the request's app context (stream_with_context). Subscribes before it
-    reads the state it sends first, so nothing that happens in between is missed."""
+def meeting_events(app: Flask, user_id: str, meeting: Meeting) -> Iterator[str]:
+    """The view has checked access; this runs as the server sends the response. Each
+    database visit gets an app context of its own, and none is held across a `yield`:
+    the stream may wait for hours, and whoever closes it (the server, or the garbage
+    collector) must not find a context of someone else's. It subscribes before it reads
+    the state it sends first, so nothing in between is missed."""
     meeting_id = meeting.id
-    heartbeat_s = HEARTBEAT_S
-    subscription = channel.subscribe(topics_of(meeting))
+    subscription = app.extensions["videocoach.live"].subscribe(topics_of(meeting))
     connection_id: str | None = None
     try:
-        user = db.session.get(User, user_id)
-        assert user is not None
-        connection_id = services.open_connection(user, meeting_id)
-        state = services.meeting_json(services.get_meeting(user, meeting_id))
-        _commit()
+        with app.app_context():
+            opened = _open(user_id, meeting_id)
+        if opened is None:
+            yield sse("bye", {"reason": GONE_MESSAGE})
+            return
+        connection_id, state = opened
         yield f"retry: {RETRY_MS}\n\n" + sse("hello", state | {"server_time": time.time()})
-        next_check = time.monotonic() + heartbeat_s
-        while True:
-            event = subscription.get(timeout=max(0.0, next_check - time.monotonic()))
-            if subscription.overflowed:
-                # This browser fell behind; it reloads the whole state instead.
-                yield sse("resync", {})
-                return
-            if event is None or event.kind in ACCESS_EVENTS:
-                if not _check_in(user_id, meeting_id, connection_id):
-                    yield sse("bye", {"reason": GONE_MESSAGE})
-                    return
-                next_check = time.monotonic() + heartbeat_s
-                if event is None:
-                    yield ": still here\n\n"  # also finds out when the browser has gone
-                    continue
-            if event.kind in ACCESS_EVENTS:
-                continue
-            payload = event.data | {"server_time": time.time()}
-            yield sse(event.kind, payload)
-            if event.kind == "ended":
-                return
+        yield from _follow(app, subscription, user_id, meeting_id, connection_id)
     finally:
         subscription.close()
         if connection_id is not None:
-            _close(connection_id)
+            with app.app_context():
+                _close(connection_id)
+
+
+def _follow(
+    app: Flask,
+    subscription: live.Subscription,
+    user_id: str,
+    meeting_id: str,
+    connection_id: str,
+) -> Iterator[str]:
+    heartbeat_s = HEARTBEAT_S
+    next_check = time.monotonic() + heartbeat_s
+    while True:
+        event = subscription.get(timeout=max(0.0, next_check - time.monotonic()))
+        if subscription.overflowed:
+            # This browser fell behind; it reloads the whole state instead.
+            yield sse("resync", {})
+            return
+        if event is None or event.kind in ACCESS_EVENTS:
+            with app.app_context():
+                allowed = _check_in(user_id, meeting_id, connection_id)
+            if not allowed:
+                yield sse("bye", {"reason": GONE_MESSAGE})
+                return
+            next_check = time.monotonic() + heartbeat_s
+            if event is None:
+                yield ": still here\n\n"  # also finds out when the browser has gone
+            continue
+        yield sse(event.kind, event.data | {"server_time": time.time()})
+        if event.kind == "ended":
+            return
+
+
+def _open(user_id: str, meeting_id: str) -> tuple[str, dict[str, Any]] | None:
+    """Record the connection (presence) and read the state to start from."""
+    user = db.session.get(User, user_id)
+    if user is None or not services.still_allowed(user_id, meeting_id):
+        return None
+    connection_id = services.open_connection(user, meeting_id)
+    state = services.meeting_json(services.get_meeting(user, meeting_id))
+    _commit()
+    return connection_id, state
 
 
 def _commit() -> None:
-    """End the stream's short transaction and give its connection back to the pool."""
+    """End the stream's short transaction; its connection goes back to the pool."""
     db.session.commit()
     live.publish_pending()
-    db.session.remove()
 
 
 def _check_in(user_id: str, meeting_id: str, connection_id: str) -> bool:
@@ -100,7 +126,6 @@ def _check_in(user_id: str, meeting_id: str, connection_id: str) -> bool:
         return allowed
     except Exception:
         db.session.rollback()
-        db.session.remove()
         log.exception("live stream check-in failed; ending the stream")
         return False
 
@@ -111,5 +136,4 @@ def _close(connection_id: str) -> None:
         _commit()
     except Exception:
         db.session.rollback()
-        db.session.remove()
         log.exception("could not record a closed live stream")
