@@ -316,7 +316,8 @@
     ended = true;
     if (source) source.close();
     setStatus("disconnected");
-    panel.querySelectorAll("button, textarea, input, select").forEach(function (n) { n.disabled = true; });
+    document.querySelectorAll("#meeting button, #meeting-work button, #meeting-work textarea, " +
+      "#meeting-work input, #meeting-work select").forEach(function (n) { n.disabled = true; });
     $("driver-text").textContent = reason;
     review.announce(reason);
   }

@@ -175,3 +175,27 @@ def test_focus_is_visible_on_the_clip_page(
         seen.append(style["id"] or style["text"] or style["tag"])
     assert {"play-toggle", "speed", "timeline", "composer-body"} <= set(seen), seen
     assert console.problems() == []
+
+
+def test_meeting_page_and_its_record(
+    eager_server: str, review_factory, new_page, console: ConsoleLog
+) -> None:
+    review = reviewed_clip(review_factory)
+    page = new_page(viewport=(1280, 800))
+    sign_in(page, eager_server, review.teacher)
+    page.goto(f"{eager_server}/clips/{review.cid}")
+    problems = violations(page, "clip page offering a meeting")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Start a meeting").click()
+    expect(page.locator("#meeting")).to_have_attribute("data-live", "true")
+    page.get_by_label("New next step").fill("Count to five")
+    page.get_by_role("button", name="Add next step").click()
+    expect(page.locator("#meeting-steps")).to_contain_text("Count to five")
+    page.get_by_role("button", name="Add next step").click()  # empty: an error shows
+    expect(page.locator("#step-error")).to_be_visible()
+    problems += violations(page, "meeting")
+    with page.expect_navigation():
+        page.get_by_role("button", name="End meeting").click()
+    problems += violations(page, "meeting record")
+    assert problems == [], report(problems)
+    assert console.problems() == []

@@ -118,7 +118,7 @@ def test_two_browsers_review_a_clip_together(
     coach.get_by_role("button", name="Add next step").click()
     expect(teacher.locator("#meeting-steps")).to_contain_text("Try five seconds of wait time")
     expect(teacher.locator("#meeting-steps")).to_contain_text("Goal: Wait time")
-    if os.environ.get("VIDEOCOACH_SCREENSHOTS"):
+    if os.environ.get("VIDEOCOACH_WRITE_SCREENSHOTS"):
         teacher.screenshot(path=str(SCREENSHOT), full_page=True)
 
     # Ending takes both to the record: notes and next steps, ready to print.
