@@ -6,6 +6,7 @@ ending the meeting leaves a printable record."""
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -129,4 +130,8 @@ def test_two_browsers_review_a_clip_together(
         expect(page.locator(".record-steps")).to_contain_text("Try five seconds of wait time")
         expect(page.locator(".record-notes")).to_contain_text("count to five")
         expect(page.locator(".summary-table")).to_contain_text("Look at the wait time here")
+    # The record stays reachable from the clip page, where a new meeting can start.
+    coach.get_by_role("link", name="Back to the clip").click()
+    coach.get_by_role("link", name=re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d UTC$")).click()
+    expect(coach.locator(".record-steps")).to_contain_text("Try five seconds of wait time")
     assert console.problems() == []

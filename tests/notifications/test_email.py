@@ -172,3 +172,21 @@ def test_without_smtp_emails_go_to_the_log(world, caplog):
     assert len(logged) == 1
     assert "Cole commented on your clip" in logged[0]
     assert email_of(world, "teacher") in logged[0]
+
+
+def test_partners_are_emailed_a_link_when_a_meeting_starts(mail_world):
+    world, sink = mail_world
+    started = world.api("teacher", "POST", f"/clips/{world.clip_id}/meetings")
+    assert started.status_code == 201
+    meeting_id = started.json["meeting"]["id"]
+    assert sorted(m["To"] for m in sink.messages) == sorted(
+        [email_of(world, "coach"), email_of(world, "pat")]
+    )
+    for message in sink.messages:
+        assert subject_of(message) == (
+            "Tess started a meeting on “Fractions lesson”. Join to watch it together."
+        )
+        assert f"{PUBLIC}/meetings/{meeting_id}" in body_of(message)
+    # Joining the meeting already under way tells nobody again.
+    world.api("coach", "POST", f"/clips/{world.clip_id}/meetings")
+    assert len(sink.messages) == 2

@@ -65,6 +65,7 @@ def render_review_page(clip: Clip, **extra: Any) -> str:
         captions=caption_json(clip),
         goals=_goals_for_page(clip.partnership_id),
         running_meeting=meetings.running_meeting(current_user, clip.id),
+        ended_meetings=meetings.ended_meetings(current_user, clip.id),
         action_form=ActionForm(),
         **extra,
     )

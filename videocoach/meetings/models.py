@@ -8,6 +8,7 @@ from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from videocoach.accounts.models import User
+from videocoach.clips.models import Clip
 from videocoach.db import ID_LENGTH, Base, CreatedMixin, IdMixin, UTCDateTime, utcnow
 
 
@@ -46,6 +47,7 @@ class Meeting(IdMixin, CreatedMixin, Base):
     )
     notes_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
+    clip: Mapped[Clip] = relationship()
     driver: Mapped[User | None] = relationship(foreign_keys=[driver_id])
     started_by: Mapped[User | None] = relationship(foreign_keys=[started_by_id])
 

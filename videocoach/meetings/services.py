@@ -73,6 +73,16 @@ def start_meeting(user: User, clip_id: str) -> tuple[Meeting, bool]:
     return meeting, True
 
 
+def ended_meetings(user: User, clip_id: str) -> Sequence[Meeting]:
+    """The clip's finished meetings, newest first: their records stay reachable."""
+    return db.session.scalars(
+        access.visible_meetings(user)
+        .where(Meeting.clip_id == clip_id, Meeting.ended_at.is_not(None))
+        .order_by(Meeting.created_at.desc())
+        .limit(RECENT_LIMIT)
+    ).all()
+
+
 def running_meeting(user: User, clip_id: str) -> Meeting | None:
     """The meeting under way on a clip, if any (the clip page offers to join it)."""
     return db.session.scalars(
@@ -93,14 +103,17 @@ def _open_meeting(user: User, meeting_id: str) -> Meeting:
     return meeting
 
 
-def list_meetings(user: User, partnership_id: str) -> Sequence[Meeting]:
+def list_meetings(
+    user: User, partnership_id: str, limit: int = RECENT_LIMIT
+) -> Sequence[Meeting]:
     """The partnership's meetings the user may see, running ones first, then newest."""
     partnership = access.get_partnership(user, partnership_id)
     return db.session.scalars(
         access.visible_meetings(user)
         .where(Meeting.partnership_id == partnership.id)
+        .options(selectinload(Meeting.clip))
         .order_by(Meeting.ended_at.is_not(None), Meeting.created_at.desc())
-        .limit(RECENT_LIMIT)
+        .limit(limit)
     ).all()
 
 

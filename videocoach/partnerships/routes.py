@@ -12,6 +12,7 @@ from videocoach.clips.services import moment_thumbnail
 from videocoach.comments.services import KINDS
 from videocoach.errors import DomainError
 from videocoach.forms import ActionForm, flash_refusals, show_errors
+from videocoach.meetings import services as meetings
 from videocoach.partnerships import goals, next_steps, services
 from videocoach.partnerships.forms import GoalForm, InviteForm, PartnershipForm
 from videocoach.partnerships.home import goals_with_evidence, partnership_home
@@ -49,6 +50,9 @@ def list_page() -> ResponseReturnValue:
     return render_template("partnerships/list.html", partnerships=partnerships, form=form), status
 
 
+HOME_MEETINGS = 5
+
+
 def _render_detail(
     pid: str,
     invite_form: InviteForm | None = None,
@@ -67,6 +71,7 @@ def _render_detail(
         goals=goals.list_goals(current_user, pid),
         invitations=services.open_invitations(current_user, pid),
         next_steps=next_steps.list_next_steps(current_user, pid),
+        meetings=meetings.list_meetings(current_user, pid, limit=HOME_MEETINGS),
         invite_form=invite_form or InviteForm(formdata=None),
         goal_form=goal_form or GoalForm(formdata=None),
         action_form=ActionForm(),
