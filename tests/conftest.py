@@ -269,6 +269,7 @@ def serving(app: Flask, server: str = "werkzeug") -> Iterator[str]:
         try:
             yield f"http://127.0.0.1:{cheroot.bind_addr[1]}"
         finally:
+            app.extensions["videocoach.live"].hub.shut_down()  # as serve_app does
             cheroot.stop()
             thread.join(timeout=10)
         return
@@ -280,6 +281,7 @@ def serving(app: Flask, server: str = "werkzeug") -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{httpd.server_port}"
     finally:
+        app.extensions["videocoach.live"].hub.shut_down()
         httpd.shutdown()
         thread.join(timeout=10)
 

@@ -63,4 +63,6 @@ def serve_app(app: Flask, *, host: str, port: int, threads: int, with_worker: bo
     except KeyboardInterrupt:
         log.info("stopping")
     finally:
+        # Open meeting streams would otherwise keep the server up until every browser left.
+        app.extensions["videocoach.live"].hub.shut_down()
         server.stop()

@@ -156,3 +156,22 @@ def test_outsiders_cannot_listen(world: MeetingWorld, base_url: str, make_user, 
     )
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+def test_streams_beyond_the_limit_are_refused_until_one_closes(
+    world: MeetingWorld, make_app, listen
+) -> None:
+    mid = world.start()["id"]
+    limited = make_app(VIDEOCOACH_LIVE_STREAMS="1")
+    with serving(limited, "cheroot") as url:
+        first = listen(url, mid, world.studio.tokens["teacher"])
+        refused = requests.get(
+            f"{url}/api/v1/meetings/{mid}/events",
+            headers={"Authorization": f"Bearer {world.studio.tokens['coach']}"},
+            timeout=10,
+        )
+        assert refused.status_code == 503
+        assert refused.json()["error"]["code"] == "too_many_live_connections"
+        first.close()
+        assert eventually(lambda: limited.extensions["videocoach.live"].hub.subscriber_count() == 0)
+        assert listen(url, mid, world.studio.tokens["coach"]).events[0][0] == "hello"

@@ -5,6 +5,7 @@ the production settings of docker/ (two worker processes), the other the embedde
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -38,15 +39,19 @@ def _wait_until_up(process: subprocess.Popen, url: str) -> None:
     raise AssertionError(f"{url} did not come up")
 
 
-@pytest.fixture
-def two_servers(world: MeetingWorld, database_url: str, tmp_path: Path) -> Iterator[list[str]]:
-    env = {
+def server_env(database_url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
+    return {
         **os.environ,
-        **app_config(database_url, tmp_path / "data", REDIS_URL=REDIS_URL),
+        **app_config(database_url, tmp_path / "data", **extra),
         "CELERY_BROKER_URL": "",
         "WEB_CONCURRENCY": "2",
         "PYTHONPATH": str(ROOT),
     }
+
+
+@pytest.fixture
+def two_servers(world: MeetingWorld, database_url: str, tmp_path: Path) -> Iterator[list[str]]:
+    env = server_env(database_url, tmp_path, REDIS_URL=REDIS_URL)
     ports = [free_port(), free_port()]
     commands = [
         [
@@ -127,3 +132,30 @@ def test_events_cross_web_processes_through_redis(
     assert removed.status_code == 204
     for listener in on_gunicorn:
         assert listener.wait_for("bye")
+
+
+def test_the_embedded_server_stops_promptly_with_streams_open(
+    world: MeetingWorld, database_url: str, tmp_path: Path, listen
+) -> None:
+    port = free_port()
+    server = subprocess.Popen(
+        [str(BIN / "videocoach"), "serve", "--no-worker", "--port", str(port)],
+        env=server_env(database_url, tmp_path),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(server, url)
+        mid = world.start()["id"]
+        listener = listen(url, mid, world.studio.tokens["coach"])
+        stopping = time.monotonic()
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+        assert time.monotonic() - stopping < 5  # not held up by the open stream
+        assert listener.closed.wait(5)
+    finally:
+        if server.poll() is None:
+            server.kill()

@@ -63,6 +63,11 @@ def partnership_topic(partnership_id: str) -> str:
     return f"partnership:{partnership_id}"
 
 
+# Handed to every subscription when the server stops, so open streams end at once instead
+# of holding the shutdown until every browser goes away (browsers then reconnect).
+SHUTDOWN = LiveEvent(topic="", kind="shutdown", data={})
+
+
 class Subscription:
     """Events for a set of topics, in order, until closed."""
 
@@ -117,6 +122,16 @@ class Hub:
             subscribers = list(self._by_topic.get(event.topic, ()))
         for subscription in subscribers:
             subscription.deliver(event)
+
+    def shut_down(self) -> None:
+        """End every open subscription (the server is stopping)."""
+        with self._lock:
+            subscribers = {s for subs in self._by_topic.values() for s in subs}
+        for subscription in subscribers:
+            try:
+                subscription._events.put_nowait(SHUTDOWN)
+            except queue.Full:
+                subscription.overflowed = True
 
     def subscriber_count(self) -> int:
         with self._lock:

@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 from videocoach import transaction
 from videocoach.clips import services as clips
 from videocoach.clips.routes import render_review_page
+from videocoach.exports.services import clock
 from videocoach.forms import ActionForm, flash_refusals
 from videocoach.meetings import services
 from videocoach.partnerships import next_steps
@@ -57,6 +58,7 @@ def meeting_page(mid: str) -> ResponseReturnValue:
         participants=services.participants(meeting.id),
         steps=steps,
         comments=services.comments_during(current_user, meeting),
+        clock=clock,
         action_form=ActionForm(),
     )
 

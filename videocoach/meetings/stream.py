@@ -85,6 +85,8 @@ def _follow(
             # This browser fell behind; it reloads the whole state instead.
             yield sse("resync", {})
             return
+        if event is live.SHUTDOWN:
+            return  # the server is stopping; the browser reconnects by itself
         if event is None or event.kind in ACCESS_EVENTS:
             with app.app_context():
                 allowed = _check_in(user_id, meeting_id, connection_id)
