@@ -20,7 +20,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import PASSWORD, free_port, instance, process, videocoach, wait_http
+from bench.common import (
+    PASSWORD,
+    add_ready_clip,
+    free_port,
+    instance,
+    migrated_app,
+    process,
+    videocoach,
+    wait_http,
+)
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -35,33 +44,18 @@ def main() -> None:
     options = parser.parse_args()
 
     with instance() as env:
-        import os
-
-        os.environ.update(env)
-        from videocoach import create_app, db
+        app = migrated_app(env)
+        from videocoach import db
         from videocoach.accounts.services import create_user, issue_token
-        from videocoach.clips.models import Clip
         from videocoach.comments.services import create_comment
-        from videocoach.migrate import upgrade
         from videocoach.partnerships.goals import create_goal
         from videocoach.partnerships.services import create_partnership
 
-        app = create_app()
-        upgrade(app)
         with app.app_context():
             user = create_user("bench@school.example", PASSWORD, "Bench")
             pid = create_partnership(user, "Bench", "teacher").id
             goals = [create_goal(user, pid, f"Goal {i}").id for i in range(3)]
-            clip = Clip(
-                partnership_id=pid,
-                uploaded_by_id=user.id,
-                title="Lesson",
-                visibility="shared",
-                status="ready",
-                duration_ms=3_600_000,
-            )
-            db.session.add(clip)
-            db.session.flush()
+            clip = add_ready_clip(pid, user.id)
             for i in range(options.comments):
                 create_comment(
                     user,

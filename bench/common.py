@@ -75,3 +75,33 @@ def wait_http(url: str, timeout: float = 60) -> None:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
+
+
+def migrated_app(env: dict[str, str]):  # type: ignore[no-untyped-def]
+    """The app of an `instance()`, migrated. videocoach is imported only now, so it reads
+    the instance's environment."""
+    os.environ.update(env)
+    from videocoach import create_app
+    from videocoach.migrate import upgrade
+
+    app = create_app()
+    upgrade(app)
+    return app
+
+
+def add_ready_clip(partnership_id: str, uploaded_by_id: str, hours: float = 1.0):  # type: ignore[no-untyped-def]
+    """A shared, ready clip row (no media) in the current app context, flushed."""
+    from videocoach import db
+    from videocoach.clips.models import Clip
+
+    clip = Clip(
+        partnership_id=partnership_id,
+        uploaded_by_id=uploaded_by_id,
+        title="Lesson",
+        visibility="shared",
+        status="ready",
+        duration_ms=round(hours * 3_600_000),
+    )
+    db.session.add(clip)
+    db.session.flush()
+    return clip

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
 import statistics
 import sys
 import threading
@@ -30,7 +29,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import PASSWORD, free_port, instance, process, videocoach, wait_http
+from bench.common import (
+    PASSWORD,
+    add_ready_clip,
+    free_port,
+    instance,
+    migrated_app,
+    process,
+    videocoach,
+    wait_http,
+)
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 WARM_UP = 5
@@ -74,17 +82,13 @@ class Listener(threading.Thread):
 
 def setup(env: dict[str, str], listeners: int) -> tuple[str, str, list[str]]:
     """A partnership of a driver and `listeners` members, a shared clip and a meeting."""
-    os.environ.update(env)
-    from videocoach import create_app, db
+    app = migrated_app(env)
+    from videocoach import db
     from videocoach.accounts.services import create_user, issue_token
-    from videocoach.clips.models import Clip
     from videocoach.meetings.services import start_meeting
-    from videocoach.migrate import upgrade
     from videocoach.partnerships.models import Membership
     from videocoach.partnerships.services import create_partnership
 
-    app = create_app()
-    upgrade(app)
     with app.app_context():
         driver = create_user("driver@school.example", PASSWORD, "Driver")
         pid = create_partnership(driver, "Bench", "coach").id
@@ -93,16 +97,7 @@ def setup(env: dict[str, str], listeners: int) -> tuple[str, str, list[str]]:
             member = create_user(f"member{n}@school.example", PASSWORD, f"Member {n}")
             db.session.add(Membership(partnership_id=pid, user_id=member.id, role="teacher"))
             tokens.append(issue_token(member)[0])
-        clip = Clip(
-            partnership_id=pid,
-            uploaded_by_id=driver.id,
-            title="Lesson",
-            visibility="shared",
-            status="ready",
-            duration_ms=3_600_000,
-        )
-        db.session.add(clip)
-        db.session.flush()
+        clip = add_ready_clip(pid, driver.id)
         meeting, _ = start_meeting(driver, clip.id)
         driver_token = issue_token(driver)[0]
         db.session.commit()

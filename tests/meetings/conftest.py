@@ -115,6 +115,15 @@ class Listener:
         self.response.close()
 
 
+def refused_stream(base_url: str, meeting_id: str, token: str) -> requests.Response:
+    """Ask for a meeting's event stream where the answer is a refusal (read whole)."""
+    return requests.get(
+        f"{base_url}/api/v1/meetings/{meeting_id}/events",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+
+
 @pytest.fixture
 def listen() -> Iterator[Any]:
     """listen(base_url, meeting_id, token) -> a Listener that has received its hello."""

@@ -6,10 +6,9 @@ from __future__ import annotations
 import time
 
 import pytest
-import requests
 
 from tests.conftest import serving
-from tests.meetings.conftest import MeetingWorld
+from tests.meetings.conftest import MeetingWorld, refused_stream
 from videocoach.meetings import stream
 
 SERVERS = ["werkzeug", "cheroot"]
@@ -108,11 +107,7 @@ def test_a_removed_member_is_dropped_from_the_stream(
     world.api("teacher", "PUT", f"/meetings/{mid}/playback", {"position": 30})
     time.sleep(0.3)
     assert "playback" not in coach.kinds()
-    again = requests.get(
-        f"{base_url}/api/v1/meetings/{mid}/events",
-        headers={"Authorization": f"Bearer {world.studio.tokens['coach']}"},
-        timeout=10,
-    )
+    again = refused_stream(base_url, mid, world.studio.tokens["coach"])
     assert again.status_code == 404
 
 
@@ -149,11 +144,7 @@ def test_outsiders_cannot_listen(world: MeetingWorld, base_url: str, make_user, 
         with world.studio.app.app_context():
             token = accounts.issue_token(db.session.get(User, admin.id), "t")[0]
             db.session.commit()
-    response = requests.get(
-        f"{base_url}/api/v1/meetings/{mid}/events",
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=10,
-    )
+    response = refused_stream(base_url, mid, token)
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
 
@@ -165,11 +156,7 @@ def test_streams_beyond_the_limit_are_refused_until_one_closes(
     limited = make_app(VIDEOCOACH_LIVE_STREAMS="1")
     with serving(limited, "cheroot") as url:
         first = listen(url, mid, world.studio.tokens["teacher"])
-        refused = requests.get(
-            f"{url}/api/v1/meetings/{mid}/events",
-            headers={"Authorization": f"Bearer {world.studio.tokens['coach']}"},
-            timeout=10,
-        )
+        refused = refused_stream(url, mid, world.studio.tokens["coach"])
         assert refused.status_code == 503
         assert refused.json()["error"]["code"] == "too_many_live_connections"
         first.close()
