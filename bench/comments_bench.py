@@ -26,15 +26,11 @@ from bench.common import (
     free_port,
     instance,
     migrated_app,
+    percentile,
     process,
     videocoach,
     wait_http,
 )
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def main() -> None:

@@ -34,6 +34,12 @@ def median(values: list[float]) -> float:
     return statistics.median(values)
 
 
+def percentile(values: list[float], fraction: float) -> float:
+    """The nearest-rank percentile (fraction 0.95 for p95)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
 @contextmanager
 def instance(dir: str | None = None, **env: str) -> Iterator[dict[str, str]]:
     """A fresh data directory (SQLite, local files) and the environment to reach it."""

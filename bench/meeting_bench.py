@@ -35,6 +35,7 @@ from bench.common import (
     free_port,
     instance,
     migrated_app,
+    percentile,
     process,
     videocoach,
     wait_http,
@@ -42,11 +43,6 @@ from bench.common import (
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 WARM_UP = 5
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 class Listener(threading.Thread):
