@@ -22,8 +22,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import event as orm_event
-from sqlalchemy.orm import Session
 
 from videocoach import db
 
@@ -233,14 +231,6 @@ def current_channel() -> LiveChannel:
 def announce(topic: str, kind: str, data: dict[str, Any]) -> None:
     """Queue an event to publish once the current transaction commits."""
     db.session.info.setdefault(PENDING_KEY, []).append(LiveEvent(topic, kind, data))
-
-
-@orm_event.listens_for(Session, "after_soft_rollback")
-def _forget_rolled_back(session: Session, _previous: Any) -> None:
-    """What a rolled-back transaction announced never happened: nobody hears of it.
-    (A savepoint's rollback leaves the outer transaction, and its events, alive.)"""
-    if not session.in_transaction():
-        session.info.pop(PENDING_KEY, None)
 
 
 def publish_pending() -> None:

@@ -7,7 +7,7 @@ from typing import Any
 from flask_login import login_required
 from flask_smorest import Blueprint
 
-from videocoach import mail, transaction
+from videocoach import transaction
 from videocoach.accounts.auth import api_user
 from videocoach.api import API_PREFIX
 from videocoach.partnerships import goals, next_steps, services
@@ -85,7 +85,6 @@ def create_invitation(body: dict[str, Any], pid: str) -> dict[str, Any]:
         api_user(), pid, body["email"], body["role"], invitation_link
     )
     transaction.commit()
-    mail.dispatch_queued()
     return {
         "id": invitation.id,
         "email": invitation.email,

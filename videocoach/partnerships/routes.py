@@ -6,7 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
-from videocoach import db, mail, transaction
+from videocoach import db, transaction
 from videocoach.clips.schemas import media_urls
 from videocoach.clips.services import moment_thumbnail
 from videocoach.comments.services import KINDS
@@ -100,7 +100,6 @@ def invite(pid: str) -> ResponseReturnValue:
             show_errors(form, error)
         else:
             transaction.commit()
-            mail.dispatch_queued()
             flash(
                 f"Invitation for {invitation.email} created. Send them this link (it works once):",
                 "success",
