@@ -90,3 +90,23 @@ loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
 access_log_format = (
     '%({x-forwarded-for}i)s %(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s"'
 )
+
+
+def post_worker_init(worker) -> None:  # type: ignore[no-untyped-def]
+    """On a graceful stop (SIGTERM: a deploy or a restart) end the open meeting streams at
+    once. Each would otherwise hold its worker until graceful_timeout; the browsers
+    reconnect by themselves, to the new workers."""
+    import signal
+    import threading
+
+    live = getattr(worker.wsgi, "extensions", {}).get("videocoach.live")
+    if live is None:
+        return
+
+    def handle_exit(sig, frame) -> None:  # type: ignore[no-untyped-def]
+        worker.handle_exit(sig, frame)
+        # Not in the signal handler itself: the hub takes a lock.
+        threading.Thread(target=live.hub.shut_down, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, handle_exit)
+    signal.siginterrupt(signal.SIGTERM, False)

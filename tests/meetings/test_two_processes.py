@@ -50,7 +50,9 @@ def server_env(database_url: str, tmp_path: Path, **extra: str) -> dict[str, str
 
 
 @pytest.fixture
-def two_servers(world: MeetingWorld, database_url: str, tmp_path: Path) -> Iterator[list[str]]:
+def two_servers(
+    world: MeetingWorld, database_url: str, tmp_path: Path
+) -> Iterator[tuple[list[str], list[subprocess.Popen]]]:
     env = server_env(database_url, tmp_path, REDIS_URL=REDIS_URL)
     ports = [free_port(), free_port()]
     commands = [
@@ -79,7 +81,7 @@ def two_servers(world: MeetingWorld, database_url: str, tmp_path: Path) -> Itera
     try:
         for process, url in zip(processes, urls, strict=True):
             _wait_until_up(process, url)
-        yield urls
+        yield urls, processes
     finally:
         for process in processes:
             process.terminate()
@@ -90,10 +92,8 @@ def two_servers(world: MeetingWorld, database_url: str, tmp_path: Path) -> Itera
                 process.kill()
 
 
-def test_events_cross_web_processes_through_redis(
-    world: MeetingWorld, two_servers: list[str], listen
-) -> None:
-    gunicorn, embedded = two_servers
+def test_events_cross_web_processes_through_redis(world: MeetingWorld, two_servers, listen) -> None:
+    (gunicorn, embedded), processes = two_servers
     tokens = world.studio.tokens
     auth = {"Authorization": f"Bearer {tokens['teacher']}"}
     mid = requests.post(
@@ -132,6 +132,14 @@ def test_events_cross_web_processes_through_redis(
     assert removed.status_code == 204
     for listener in on_gunicorn:
         assert listener.wait_for("bye")
+
+    # A graceful stop of gunicorn (a deploy) is not held up by open streams.
+    teacher_streams = [listen(gunicorn, mid, tokens["teacher"]) for _ in range(2)]
+    stopping = time.monotonic()
+    processes[0].terminate()
+    processes[0].wait(timeout=60)
+    assert time.monotonic() - stopping < 10  # graceful_timeout is 60 s
+    assert all(stream.closed.wait(5) for stream in teacher_streams)
 
 
 def test_the_embedded_server_stops_promptly_with_streams_open(
