@@ -62,14 +62,14 @@ def start_meeting(user: User, clip_id: str) -> tuple[Meeting, bool]:
         .join(Membership, Membership.user_id == User.id)
         .where(Membership.partnership_id == clip.partnership_id)
     ).all()
-    for notification in notifications.notify(
+    notifications.notify(
         Event.MEETING_STARTED,
         members,
         actor_id=user.id,
         partnership_id=clip.partnership_id,
         clip_id=clip.id,
-    ):
-        notification.meeting_id = meeting.id
+        meeting_id=meeting.id,
+    )
     return meeting, True
 
 

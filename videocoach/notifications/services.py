@@ -62,6 +62,7 @@ def notify(
     partnership_id: str | None = None,
     clip_id: str | None = None,
     comment_id: str | None = None,
+    meeting_id: str | None = None,
     emailed: bool = False,
 ) -> list[Notification]:
     """One notification per recipient who may see what it is about; never to the actor.
@@ -83,6 +84,7 @@ def notify(
             partnership_id=partnership_id,
             clip_id=clip_id,
             comment_id=comment_id,
+            meeting_id=meeting_id,
             emailed_at=utcnow() if emailed else None,
         )
         db.session.add(notification)
