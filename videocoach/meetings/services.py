@@ -57,16 +57,10 @@ def start_meeting(user: User, clip_id: str) -> tuple[Meeting, bool]:
     )
     db.session.add(meeting)
     db.session.flush()
-    members = db.session.scalars(
-        select(User)
-        .join(Membership, Membership.user_id == User.id)
-        .where(Membership.partnership_id == clip.partnership_id)
-    ).all()
-    notifications.notify(
+    notifications.notify_members(
         Event.MEETING_STARTED,
-        members,
+        clip.partnership_id,
         actor_id=user.id,
-        partnership_id=clip.partnership_id,
         clip_id=clip.id,
         meeting_id=meeting.id,
     )
@@ -136,9 +130,8 @@ def current_position_s(meeting: Meeting) -> float:
     position = meeting.position_ms / 1000
     if meeting.playing:
         position += (utcnow() - meeting.playback_at).total_seconds() * meeting.rate
-    clip = db.session.get(Clip, meeting.clip_id)
-    if clip is not None and clip.duration_ms:
-        position = min(position, clip.duration_ms / 1000)
+    if meeting.clip.duration_ms:
+        position = min(position, meeting.clip.duration_ms / 1000)
     return round(position, 3)
 
 
@@ -166,10 +159,8 @@ def set_playback(
     meeting = _open_meeting(user, meeting_id)
     if meeting.driver_id != user.id:
         raise Forbidden("Only the person driving controls the shared playback.", code="not_driver")
-    clip = db.session.get(Clip, meeting.clip_id)
-    assert clip is not None
     if "position" in values:
-        meeting.position_ms = _position_ms(clip, values["position"])
+        meeting.position_ms = _position_ms(meeting.clip, values["position"])
     else:  # keep the moment it has reached, so a pause or speed change does not jump back
         meeting.position_ms = round(current_position_s(meeting) * 1000)
     if "playing" in values:

@@ -134,18 +134,17 @@ def clip_shared(clip: Clip, actor: User) -> None:
     """A clip turned from private to shared: the other members hear of it."""
     if clip.visibility != Visibility.SHARED.value:
         return
+    notify_members(Event.CLIP_SHARED, clip.partnership_id, actor_id=actor.id, clip_id=clip.id)
+
+
+def notify_members(event: Event, partnership_id: str, **refs: Any) -> list[Notification]:
+    """Every member of a partnership who may see what it is about, but the actor."""
     members = db.session.scalars(
         select(User)
         .join(Membership, Membership.user_id == User.id)
-        .where(Membership.partnership_id == clip.partnership_id)
+        .where(Membership.partnership_id == partnership_id)
     ).all()
-    notify(
-        Event.CLIP_SHARED,
-        members,
-        actor_id=actor.id,
-        partnership_id=clip.partnership_id,
-        clip_id=clip.id,
-    )
+    return notify(event, members, partnership_id=partnership_id, **refs)
 
 
 def clip_processed(clip_id: str, *, ready: bool) -> None:
