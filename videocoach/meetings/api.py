@@ -12,9 +12,7 @@ from marshmallow import fields
 from videocoach import transaction
 from videocoach.accounts.auth import api_user
 from videocoach.api import API_PREFIX, BaseSchema
-from videocoach.config import current_settings
-from videocoach.errors import Conflict, DomainError
-from videocoach.meetings import live, services, stream
+from videocoach.meetings import services, stream
 from videocoach.partnerships import next_steps
 from videocoach.partnerships.schemas import NextStepSchema
 
@@ -158,12 +156,6 @@ def save_notes(body: dict[str, Any], mid: str) -> dict[str, Any]:
     return meeting_envelope(meeting)
 
 
-class TooManyStreams(DomainError):
-    status = 503
-    code = "too_many_live_connections"
-    default_message = "This server has too many live connections open. Try again shortly."
-
-
 @blp.route("/meetings/<mid>/events", methods=["GET"])
 @login_required
 @blp.response(
@@ -173,15 +165,9 @@ class TooManyStreams(DomainError):
 )
 def meeting_events(mid: str) -> Response:
     """The meeting's live events (Server-Sent Events)."""
-    user = api_user()
-    meeting = services.get_meeting(user, mid)
-    if meeting.ended_at is not None:
-        raise Conflict("This meeting has ended.", code="meeting_ended")
-    channel = live.current_channel()
-    if channel.hub.subscriber_count() >= current_settings().live_stream_limit:
-        raise TooManyStreams()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    response = Response(stream.meeting_events(app, user.id, meeting), mimetype="text/event-stream")
+    events = stream.open_meeting_stream(app, api_user(), mid)
+    response = Response(events, mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-cache, no-store"
     # nginx would otherwise hold events back in its buffer.
     response.headers["X-Accel-Buffering"] = "no"

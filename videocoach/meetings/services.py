@@ -97,9 +97,7 @@ def _open_meeting(user: User, meeting_id: str) -> Meeting:
     return meeting
 
 
-def list_meetings(
-    user: User, partnership_id: str, limit: int = RECENT_LIMIT
-) -> Sequence[Meeting]:
+def list_meetings(user: User, partnership_id: str, limit: int = RECENT_LIMIT) -> Sequence[Meeting]:
     """The partnership's meetings the user may see, running ones first, then newest."""
     partnership = access.get_partnership(user, partnership_id)
     return db.session.scalars(

@@ -21,6 +21,7 @@ from flask import Flask
 
 from videocoach import db
 from videocoach.accounts.models import User
+from videocoach.errors import Conflict, DomainError
 from videocoach.meetings import live, services
 from videocoach.meetings.models import Meeting
 
@@ -43,6 +44,24 @@ def topics_of(meeting: Meeting) -> list[str]:
         live.clip_topic(meeting.clip_id),
         live.partnership_topic(meeting.partnership_id),
     ]
+
+
+class TooManyStreams(DomainError):
+    status = 503
+    code = "too_many_live_connections"
+    default_message = "This server has too many live connections open. Try again shortly."
+
+
+def open_meeting_stream(app: Flask, user: User, meeting_id: str) -> Iterator[str]:
+    """Check now, while the request can still get an error answer, then hand back the
+    stream to send (404 for outsiders, 409 once ended, 503 past the per-process cap)."""
+    meeting = services.get_meeting(user, meeting_id)
+    if meeting.ended_at is not None:
+        raise Conflict("This meeting has ended.", code="meeting_ended")
+    hub = app.extensions["videocoach.live"].hub
+    if hub.subscriber_count() >= app.extensions["videocoach.settings"].live_stream_limit:
+        raise TooManyStreams()
+    return meeting_events(app, user.id, meeting)
 
 
 def meeting_events(app: Flask, user_id: str, meeting: Meeting) -> Iterator[str]:
