@@ -60,20 +60,33 @@
     var target = p.position;
     if (p.playing && p.at) target += Math.max(0, serverNow() - p.at) * p.rate;
     // Only real differences are applied, so a page that drives too (the same person in a
-    // second tab) echoes nothing back and no loop can start.
-    if (video.playbackRate !== p.rate) video.playbackRate = p.rate;
+    // second tab) echoes nothing back and no loop can start. What is applied is noted:
+    // the video events it causes are not the driver's own news (see below).
+    if (video.playbackRate !== p.rate) {
+      applied.rate = p.rate;
+      video.playbackRate = p.rate;
+    }
     var drift = Math.abs(video.currentTime - target);
-    if (drift > (p.playing ? DRIFT_S : PAUSED_DRIFT_S)) review.seek(target);
+    if (drift > (p.playing ? DRIFT_S : PAUSED_DRIFT_S)) {
+      applied.seek = target;
+      review.seek(target);
+    }
     if (!withPlayState) return;
-    if (p.playing && video.paused) playFollowing();
-    if (!p.playing && !video.paused) video.pause();
+    if (p.playing && video.paused) { applied.playing = true; playFollowing(); }
+    if (!p.playing && !video.paused) { applied.playing = false; video.pause(); }
   }
 
   // ---------- driving ----------
   var sending = false;
   var sendAgain = false;
+  // Set while applying someone else's state; the video event that follows is skipped.
+  var applied = { seek: null, rate: null, playing: null };
+  // Leaving the page stops its video; that is not the driver pausing for everyone.
+  var leaving = false;
+  window.addEventListener("beforeunload", function () { leaving = true; });
+  window.addEventListener("pagehide", function () { leaving = true; });
   function sendPlayback() {
-    if (!isDriver() || ended) return;
+    if (!isDriver() || ended || leaving) return;
     if (sending) { sendAgain = true; return; }
     sending = true;
     api("PUT", urls.playbackUrl, {
@@ -87,8 +100,24 @@
         if (sendAgain) { sendAgain = false; sendPlayback(); }
       });
   }
+  function isApplied(name) {
+    var was;
+    if (name === "seeked") {
+      was = applied.seek !== null && Math.abs(video.currentTime - applied.seek) < 0.05;
+      applied.seek = null;
+    } else if (name === "ratechange") {
+      was = applied.rate === video.playbackRate;
+      applied.rate = null;
+    } else {
+      was = applied.playing === (name === "play");
+      applied.playing = null;
+    }
+    return was;
+  }
+  // A driver who reloads lands on the shared moment and speed; that must not pause or
+  // move everyone else.
   ["play", "pause", "seeked", "ratechange"].forEach(function (name) {
-    video.addEventListener(name, sendPlayback);
+    video.addEventListener(name, function () { if (!isApplied(name)) sendPlayback(); });
   });
   window.setInterval(function () { if (!video.paused) sendPlayback(); }, SYNC_EVERY_MS);
 
@@ -277,7 +306,7 @@
     handle("hello", function (state) {
       present = state.present;
       setDriver(state.playback.driver);
-      applyPlayback(state.playback, !isDriver());
+      applyPlayback(state.playback, true);
       showRemoteNotes(state.notes, state.notes_version);
       panel.dataset.live = "true";
     });

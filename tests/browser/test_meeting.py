@@ -95,6 +95,24 @@ def test_two_browsers_review_a_clip_together(
     teacher.get_by_label("Speed").select_option("1.5")
     within(coach, "() => document.getElementById('player').playbackRate === 1.5", None)
 
+    # The driver's page reloads mid-play: it lands on the shared moment without pausing
+    # everyone else.
+    video.evaluate(SEEK, 2.0)
+    within(coach, AT, [2.0])
+    teacher.get_by_role("button", name="Play").click()
+    within(coach, "() => !document.getElementById('player').paused", None)
+    teacher.reload()
+    expect(teacher.locator("#meeting")).to_have_attribute("data-live", "true")
+    teacher.wait_for_timeout(1000)
+    coach_state = coach.evaluate("() => [document.getElementById('player').paused, "
+                                 "document.getElementById('player').currentTime]")
+    assert coach_state[0] is False, coach_state
+    play_along = teacher.locator("#follow-play")
+    if play_along.is_visible():  # the browser wanted a click before playing sound
+        play_along.click()
+    teacher.get_by_role("button", name="Pause").click()
+    within(coach, "() => document.getElementById('player').paused", None)
+
     # The coach comments: it appears on the teacher's screen without a reload.
     coach.get_by_label("Your comment").fill("Look at the wait time here")
     coach.get_by_role("button", name="Post comment").click()
