@@ -13,6 +13,7 @@ import re
 import secrets
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from html import unescape
@@ -114,16 +115,26 @@ def migrated_app(database_url: str, tmp_path_factory: pytest.TempPathFactory) ->
     return app
 
 
-def empty_all_tables(app: Flask) -> None:
+def empty_all_tables(app: Flask, attempts: int = 5) -> None:
+    """A browser may still have a request in flight (an image, a redirect's page) when its
+    test ends; PostgreSQL can then pick the TRUNCATE as a deadlock victim. That request
+    ends within moments, so try again."""
     engine = app.extensions["videocoach.engine"]
     tables = list(reversed(Base.metadata.sorted_tables))
-    with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
-            names = ", ".join(f'"{table.name}"' for table in tables)
-            connection.execute(sa.text(f"TRUNCATE {names} CASCADE"))
-        else:
-            for table in tables:
-                connection.execute(table.delete())
+    for attempt in range(1, attempts + 1):
+        try:
+            with engine.begin() as connection:
+                if engine.dialect.name == "postgresql":
+                    names = ", ".join(f'"{table.name}"' for table in tables)
+                    connection.execute(sa.text(f"TRUNCATE {names} CASCADE"))
+                else:
+                    for table in tables:
+                        connection.execute(table.delete())
+            return
+        except sa.exc.OperationalError:
+            if attempt == attempts:
+                raise
+            time.sleep(0.5)
 
 
 @pytest.fixture
