@@ -162,7 +162,6 @@ class RedisChannel:
     def __init__(self, url: str):
         import redis
 
-        self.url = url
         self.hub = Hub()
         self._redis = redis.Redis.from_url(url)
         self._relay: threading.Thread | None = None
@@ -191,8 +190,8 @@ class RedisChannel:
         import redis
 
         while True:
+            pubsub = self._redis.pubsub()
             try:
-                pubsub = self._redis.pubsub()
                 pubsub.psubscribe(REDIS_PREFIX + "*")
                 # Redis confirms the subscription first; only then is nothing missed.
                 confirmed = None
@@ -205,6 +204,8 @@ class RedisChannel:
             except redis.RedisError as error:
                 log.warning("live relay lost Redis (%s); reconnecting", error)
                 time.sleep(self.RECONNECT_DELAY_S)
+            finally:
+                pubsub.close()
 
     def _relay_one(self, raw: bytes) -> None:
         try:

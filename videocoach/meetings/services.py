@@ -310,13 +310,14 @@ def _announce_presence(meeting_id: str) -> None:
     )
 
 
-def open_connection(user: User, meeting_id: str) -> str:
+def open_connection(user: User, meeting_id: str) -> tuple[str, Meeting]:
+    """Record a stream as open (presence); NotFound or Conflict when it may not be."""
     meeting = _open_meeting(user, meeting_id)
     connection = MeetingConnection(meeting_id=meeting.id, user_id=user.id)
     db.session.add(connection)
     db.session.flush()
     _announce_presence(meeting.id)
-    return connection.id
+    return connection.id, meeting
 
 
 def still_allowed(user_id: str, meeting_id: str) -> bool:

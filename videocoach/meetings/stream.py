@@ -122,12 +122,17 @@ def _follow(
 
 
 def _open(user_id: str, meeting_id: str) -> tuple[str, dict[str, Any]] | None:
-    """Record the connection (presence) and read the state to start from."""
+    """Record the connection (presence) and read the state to start from; None when the
+    person lost access (or the meeting ended) since the view checked."""
     user = db.session.get(User, user_id)
-    if user is None or not services.still_allowed(user_id, meeting_id):
+    if user is None or not user.is_active:
         return None
-    connection_id = services.open_connection(user, meeting_id)
-    state = services.meeting_json(services.get_meeting(user, meeting_id))
+    try:
+        connection_id, meeting = services.open_connection(user, meeting_id)
+    except DomainError:
+        db.session.rollback()
+        return None
+    state = services.meeting_json(meeting)
     _commit()
     return connection_id, state
 
