@@ -21,7 +21,7 @@ from tests.conftest import PASSWORD, csrf_token
 from videocoach import db
 from videocoach.accounts import services as accounts
 from videocoach.accounts.models import User
-from videocoach.clips import services as clip_services
+from videocoach.clips import files
 from videocoach.clips.models import Clip, ClipAsset, Upload
 from videocoach.clips.uploads import staged_path
 from videocoach.comments.models import Comment
@@ -31,6 +31,7 @@ from videocoach.notifications import services as notifications
 from videocoach.notifications.models import Event, Notification
 from videocoach.partnerships import goals, services
 from videocoach.partnerships.models import Membership, NextStep
+from videocoach.storage import current_storage
 
 ACTORS = ("anonymous", "outsider", "admin", "teacher", "coach")
 
@@ -394,7 +395,7 @@ def build_world(app, users: dict[str, User]) -> World:
 
 def add_clips(world: World, teacher: User) -> None:
     """A shared clip with a stored poster, a failed clip, and an unfinished upload."""
-    storage = clip_services.current_storage()
+    storage = current_storage()
     shared = Clip(
         partnership_id=world.pid, uploaded_by_id=teacher.id, title="Shared", visibility="shared"
     )
@@ -408,7 +409,7 @@ def add_clips(world: World, teacher: User) -> None:
     )
     db.session.add_all([shared, failed])
     db.session.flush()
-    key = clip_services.asset_key(shared.id, "poster.jpg")
+    key = files.key(shared.id, files.POSTER)
     stored = storage.put_bytes(key, b"\xff\xd8 not really a jpeg", "image/jpeg")
     db.session.add(
         ClipAsset(

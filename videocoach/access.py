@@ -19,26 +19,44 @@ from videocoach.meetings.models import Meeting
 from videocoach.partnerships.models import Goal, Membership, NextStep, Partnership
 
 
-def _member_partnership_ids(user: User) -> Select[tuple[str]]:
+def member_partnership_ids(user: User) -> Select[tuple[str]]:
+    """The ids of the user's partnerships (a subquery for every visibility rule)."""
     return select(Membership.partnership_id).where(Membership.user_id == user.id)
 
 
+def partnership_members(partnership_id: str) -> Select[tuple[User]]:
+    """The people of a partnership (who hears of its news, who may drive or own a step)."""
+    return (
+        select(User)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.partnership_id == partnership_id)
+    )
+
+
+def is_member(user_id: object, partnership_id: str) -> bool:
+    """Whether `user_id` (as a client sent it: maybe not even a string) is a member."""
+    if not isinstance(user_id, str):
+        return False
+    query = partnership_members(partnership_id).where(User.id == user_id)
+    return db.session.scalar(query.with_only_columns(User.id)) is not None
+
+
 def visible_partnerships(user: User) -> Select[tuple[Partnership]]:
-    return select(Partnership).where(Partnership.id.in_(_member_partnership_ids(user)))
+    return select(Partnership).where(Partnership.id.in_(member_partnership_ids(user)))
 
 
 def visible_goals(user: User) -> Select[tuple[Goal]]:
-    return select(Goal).where(Goal.partnership_id.in_(_member_partnership_ids(user)))
+    return select(Goal).where(Goal.partnership_id.in_(member_partnership_ids(user)))
 
 
 def visible_next_steps(user: User) -> Select[tuple[NextStep]]:
-    return select(NextStep).where(NextStep.partnership_id.in_(_member_partnership_ids(user)))
+    return select(NextStep).where(NextStep.partnership_id.in_(member_partnership_ids(user)))
 
 
 def visible_clips(user: User) -> Select[tuple[Clip]]:
     """Shared clips of the user's partnerships, plus private clips they uploaded."""
     return select(Clip).where(
-        Clip.partnership_id.in_(_member_partnership_ids(user)),
+        Clip.partnership_id.in_(member_partnership_ids(user)),
         or_(Clip.visibility == Visibility.SHARED.value, Clip.uploaded_by_id == user.id),
     )
 

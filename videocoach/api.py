@@ -1,4 +1,7 @@
-"""API v1 plumbing: the flask-smorest Api, the JSON error format and shared schema bits."""
+"""API v1 plumbing: the flask-smorest Api, the JSON error format and shared schema bits.
+
+Every feature's API imports from here, so this module imports no feature: the app
+factory (videocoach.app) registers the features' blueprints on the Api made here."""
 
 from __future__ import annotations
 
@@ -43,25 +46,9 @@ def init_api(app: Flask) -> VideocoachApi:
     api = VideocoachApi(
         app,
         spec_kwargs={
-            "info": {"description": "The public videocoach HTTP API (see API.md)."},
+            "info": {"description": "The public videocoach HTTP API (see docs/api.md)."},
         },
     )
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearerAuth": []}]
-
-    from videocoach.accounts.api import blp as accounts_api
-    from videocoach.clips.api import blp as clips_api
-    from videocoach.clips.tus import blp as tus_api
-    from videocoach.comments.api import blp as comments_api
-    from videocoach.meetings.api import blp as meetings_api
-    from videocoach.notifications.api import blp as notifications_api
-    from videocoach.partnerships.api import blp as partnerships_api
-
-    api.register_blueprint(accounts_api)
-    api.register_blueprint(partnerships_api)
-    api.register_blueprint(clips_api)
-    api.register_blueprint(tus_api)
-    api.register_blueprint(comments_api)
-    api.register_blueprint(notifications_api)
-    api.register_blueprint(meetings_api)
     return api

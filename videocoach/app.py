@@ -8,13 +8,33 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from flask import Flask, Response, current_app
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from videocoach import db
+from videocoach.accounts.api import blp as accounts_api
+from videocoach.accounts.auth import init_auth
+from videocoach.accounts.routes import bp as accounts_pages
+from videocoach.admin.routes import bp as admin_pages
+from videocoach.api import init_api
+from videocoach.clips.api import blp as clips_api
+from videocoach.clips.routes import bp as clip_pages
+from videocoach.clips.tus import blp as tus_api
+from videocoach.comments.api import blp as comments_api
 from videocoach.config import Settings
+from videocoach.errorhandlers import register_error_handlers
 from videocoach.errors import ConfigError
+from videocoach.exports.routes import bp as exports
 from videocoach.extensions import limiter
-from videocoach.meetings.live import init_live
-from videocoach.storage import open_storage
+from videocoach.health import bp as health
+from videocoach.live import init_live
+from videocoach.meetings.api import blp as meetings_api
+from videocoach.meetings.routes import bp as meeting_pages
+from videocoach.notifications.api import blp as notifications_api
+from videocoach.notifications.routes import bp as notification_pages
+from videocoach.notifications.routes import init_notifications
+from videocoach.partnerships.api import blp as partnerships_api
+from videocoach.partnerships.routes import bp as partnership_pages
+from videocoach.storage import STORAGE_KEY, open_storage
 from workers.celery_app import init_celery
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -55,8 +75,6 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
         DEBUG=settings.debug,
     )
     if settings.production:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
 
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
@@ -65,7 +83,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
         storage = open_storage(settings.storage_url, endpoint_url=settings.s3_endpoint_url)
     except ValueError as error:
         raise ConfigError([str(error)]) from None
-    app.extensions["videocoach.storage"] = storage
+    app.extensions[STORAGE_KEY] = storage
     app.config["CSP"] = content_security_policy(storage.media_origin())
     init_celery(app, settings)
     init_live(app, settings.redis_url)
@@ -76,26 +94,12 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from videocoach.accounts.auth import init_auth
-    from videocoach.errorhandlers import register_error_handlers
-
     init_auth(app)
     limiter.init_app(app)
     register_error_handlers(app)
 
 
 def register_blueprints(app: Flask) -> None:
-    from videocoach.accounts.routes import bp as accounts_pages
-    from videocoach.admin.routes import bp as admin_pages
-    from videocoach.api import init_api
-    from videocoach.clips.routes import bp as clip_pages
-    from videocoach.exports.routes import bp as exports
-    from videocoach.health import bp as health
-    from videocoach.meetings.routes import bp as meeting_pages
-    from videocoach.notifications.routes import bp as notification_pages
-    from videocoach.notifications.routes import init_notifications
-    from videocoach.partnerships.routes import bp as partnership_pages
-
     app.register_blueprint(health)
     app.register_blueprint(accounts_pages)
     app.register_blueprint(partnership_pages)
@@ -105,7 +109,17 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(notification_pages)
     app.register_blueprint(meeting_pages)
     init_notifications(app)
-    init_api(app)
+    api = init_api(app)
+    for blueprint in (
+        accounts_api,
+        partnerships_api,
+        clips_api,
+        tus_api,
+        comments_api,
+        notifications_api,
+        meetings_api,
+    ):
+        api.register_blueprint(blueprint)
 
 
 def content_security_policy(media_origin: str | None) -> str:

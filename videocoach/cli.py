@@ -108,7 +108,7 @@ def db_revision(message: str) -> None:
 @click.option("--admin", is_flag=True, help="Site admin: manages accounts, sees no content.")
 def create_user(email: str, name: str, admin: bool) -> None:
     """Create an account. The password is read from VIDEOCOACH_PASSWORD or asked for."""
-    from videocoach import db as database
+    from videocoach import transaction
     from videocoach.accounts.services import create_user as create
     from videocoach.migrate import upgrade
 
@@ -123,7 +123,7 @@ def create_user(email: str, name: str, admin: bool) -> None:
         except DomainError as error:
             click.echo(f"Could not create the account: {error.message}", err=True)
             sys.exit(1)
-        database.session.commit()
+        transaction.commit()
         click.echo(f"Created {'admin ' if admin else ''}account {user.email} (id {user.id}).")
 
 

@@ -139,6 +139,11 @@ class Settings:
         return not self.celery_broker_url
 
     @property
+    def embedded_queue_dir(self) -> Path:
+        """Where the embedded broker keeps queued jobs, one file each."""
+        return self.data_dir / "queue"
+
+    @property
     def uses_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 

@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from videocoach import db
 from videocoach.config import current_settings
+from videocoach.storage import current_storage
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)
@@ -27,16 +28,14 @@ def _database_ready() -> bool:
 
 
 def _storage_ready() -> bool:
-    current_app.extensions["videocoach.storage"].check()
+    current_storage().check()
     return True
 
 
 def _broker_ready() -> bool:
     settings = current_settings()
     if settings.embedded_broker:
-        from workers.celery_app import queue_dir
-
-        return os.access(queue_dir(settings), os.W_OK)
+        return os.access(settings.embedded_queue_dir, os.W_OK)
     with current_app.extensions["celery"].connection_for_write() as connection:
         connection.ensure_connection(max_retries=1, timeout=2)
     return True

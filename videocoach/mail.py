@@ -8,6 +8,7 @@ import ssl
 from email.message import EmailMessage
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from videocoach import jobs, transaction
 from videocoach.config import current_settings
 
 log = logging.getLogger(__name__)
@@ -66,23 +67,14 @@ def deliver(smtp_url: str, message: EmailMessage) -> None:
         client.send_message(message)
 
 
-PENDING_EMAILS = "videocoach.pending_emails"
 SEND_EMAIL = "videocoach.send_email"
 
 
 def queue(to: str, subject: str, body: str) -> None:
     """Send later, from a worker, once the request's transaction has committed."""
-    from videocoach import db
-
-    db.session.info.setdefault(PENDING_EMAILS, []).append((to, subject, body))
+    transaction.after_commit(_hand_to_worker, (to, subject, body))
 
 
-def dispatch_queued() -> None:
-    """After the commit: hand the queued emails to the worker (never sent in the request)."""
-    from flask import current_app
-
-    from videocoach import db
-
-    task = current_app.extensions["celery"].tasks[SEND_EMAIL]
-    for to, subject, body in db.session.info.pop(PENDING_EMAILS, []):
-        task.apply_async(args=[to, subject, body])
+def _hand_to_worker(emails: list[tuple[str, str, str]]) -> None:
+    for to, subject, body in emails:
+        jobs.enqueue(SEND_EMAIL, to, subject, body)

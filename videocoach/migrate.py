@@ -6,6 +6,7 @@ from alembic import command
 from alembic.config import Config
 from flask import Flask
 
+from videocoach import transaction
 from videocoach.app import resource_dir
 
 
@@ -19,17 +20,15 @@ def alembic_config(app: Flask) -> Config:
 
 
 def upgrade(app: Flask, revision: str = "head") -> None:
-    engine = app.extensions["videocoach.engine"]
     config = alembic_config(app)
-    with engine.begin() as connection:
+    with transaction.separate_transaction(app) as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
 
 def revision(app: Flask, message: str) -> None:
     """Autogenerate a new migration from the models (for developers)."""
-    engine = app.extensions["videocoach.engine"]
     config = alembic_config(app)
-    with engine.begin() as connection:
+    with transaction.separate_transaction(app) as connection:
         config.attributes["connection"] = connection
         command.revision(config, message=message, autogenerate=True)

@@ -4,27 +4,23 @@ Embedded default: the kombu filesystem transport keeps queued jobs as files in
 the data directory, so no server is needed and queued jobs survive a restart.
 Production: CELERY_BROKER_URL (Redis) lets any number of workers share the work.
 Either way the database is the source of truth: a worker start re-queues clips
-a crash left behind (see workers.tasks.requeue_unfinished_clips).
+a crash left behind (see workers.tasks.recover_after_restart).
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 from celery import Celery, Task
+from celery.signals import worker_process_init, worker_ready
 from flask import Flask
 
+import workers.tasks  # registers the tasks (shared_task) on every Celery app made here
 from videocoach.config import Settings
 
-PROCESS_CLIP = "videocoach.process_clip"
 # A whole clip's processing may not run longer than this (each ffmpeg run has its own limit).
 TASK_TIME_LIMIT_S = 6 * 3600
-
-
-def queue_dir(settings: Settings) -> Path:
-    return settings.data_dir / "queue"
 
 
 def broker_settings(settings: Settings) -> dict[str, Any]:
@@ -34,7 +30,7 @@ def broker_settings(settings: Settings) -> dict[str, Any]:
             # Longer than the slowest job, or Redis would hand an unacked job to a second worker.
             "broker_transport_options": {"visibility_timeout": TASK_TIME_LIMIT_S + 600},
         }
-    folder = queue_dir(settings)
+    folder = settings.embedded_queue_dir
     folder.mkdir(parents=True, exist_ok=True)
     return {
         "broker_url": "filesystem://",
@@ -72,26 +68,18 @@ def init_celery(app: Flask, settings: Settings) -> Celery:
         worker_hijack_root_logger=False,
         imports=("workers.tasks",),
     )
-    import workers.tasks  # noqa: F401  (registers the tasks on this app)
-
     app.extensions["celery"] = celery
     return celery
 
 
 def run_worker(app: Flask, *, concurrency: int, loglevel: str = "INFO") -> None:
     """Run a worker for this app's broker: re-queue what a crash left, then take jobs."""
-    from celery.signals import worker_process_init, worker_ready
-
     celery: Celery = app.extensions["celery"]
 
     @worker_ready.connect(weak=False)
     def _recover(**_kwargs: object) -> None:
-        from videocoach.clips.uploads import sweep_expired
-        from workers.tasks import requeue_unfinished_clips
-
         with app.app_context():
-            requeue_unfinished_clips()
-            sweep_expired()
+            workers.tasks.recover_after_restart()
 
     @worker_process_init.connect(weak=False)
     def _fresh_connections(**_kwargs: object) -> None:

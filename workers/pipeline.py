@@ -26,22 +26,15 @@ from flask import current_app
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import OperationalError
 
-from videocoach import db
+from videocoach import db, transaction
+from videocoach.clips import files
 from videocoach.clips.models import AssetKind, Clip, ClipAsset, ClipStatus
-from videocoach.clips.services import (
-    ORIGINAL_NAME,
-    POSTER_NAME,
-    STORYBOARD_NAME,
-    WAVEFORM_NAME,
-    asset_key,
-    current_storage,
-)
 from videocoach.config import current_settings
 from videocoach.db import new_id, utcnow
 from videocoach.media import commands, frames, progress, storyboard, waveform
-from videocoach.media.probe import MediaProblem, ProbeFacts, can_remux_for_web, probe, problem_with
+from videocoach.media.probe import MediaProblem, ProbeFacts, can_remux_for_web, probe_video
 from videocoach.notifications import services as notifications
-from videocoach.storage import StorageError
+from videocoach.storage import StorageError, current_storage
 from videocoach.storage.base import file_sha256
 
 log = logging.getLogger(__name__)
@@ -86,7 +79,7 @@ def claim(clip_id: str) -> str | None:
             error=None,
         )
     )
-    db.session.commit()
+    transaction.commit()
     return token if claimed.rowcount == 1 else None  # type: ignore[attr-defined]
 
 
@@ -96,7 +89,7 @@ def release(clip_id: str, token: str) -> None:
     db.session.execute(
         update(Clip).where(Clip.id == clip_id, Clip.job_token == token).values(job_token=None)
     )
-    db.session.commit()
+    transaction.commit()
 
 
 class Reporter:
@@ -111,8 +104,7 @@ class Reporter:
         if not force and now - self._last < PROGRESS_EVERY_S:
             return
         self._last = now
-        engine = current_app.extensions["videocoach.engine"]
-        with engine.begin() as connection:
+        with transaction.separate_transaction() as connection:
             result = connection.execute(
                 update(Clip)
                 .where(Clip.id == self.clip_id, Clip.job_token == self.token)
@@ -136,10 +128,9 @@ def heartbeat(clip_id: str, token: str) -> Iterator[None]:
     stop = threading.Event()
 
     def beat() -> None:
-        engine = app.extensions["videocoach.engine"]
         while not stop.wait(HEARTBEAT_EVERY_S):
             try:
-                with engine.begin() as connection:
+                with transaction.separate_transaction(app) as connection:
                     connection.execute(
                         update(Clip)
                         .where(Clip.id == clip_id, Clip.job_token == token)
@@ -206,7 +197,7 @@ def fail(clip_id: str, token: str | None, sentence: str) -> None:
         .where(*condition)
         .values(status=ClipStatus.FAILED.value, error=sentence, job_token=None, step=None)
     )
-    db.session.commit()
+    transaction.commit()
     if result.rowcount:  # type: ignore[attr-defined]
         notify_uploader(clip_id, ready=False)
 
@@ -231,7 +222,7 @@ def run_steps(clip_id: str, report: Reporter, work: Path) -> None:
     clip.job_token = None
     clip.ready_at = utcnow()
     clip.playable_at = clip.playable_at or clip.ready_at
-    db.session.commit()
+    transaction.commit()
     log.info("clip %s is ready", clip_id)
     notify_uploader(clip_id, ready=True)
 
@@ -239,13 +230,12 @@ def run_steps(clip_id: str, report: Reporter, work: Path) -> None:
 def notify_uploader(clip_id: str, *, ready: bool) -> None:
     """Tell the uploader the clip is ready or failed (after the status is committed)."""
     notifications.clip_processed(clip_id, ready=ready)
-    db.session.commit()
-    notifications.dispatch_pending()
+    transaction.commit()
 
 
 def original_file(clip: Clip, work: Path) -> Path:
     storage = current_storage()
-    key = asset_key(clip.id, ORIGINAL_NAME)
+    key = files.key(clip.id, files.ORIGINAL)
     local = storage.local_path(key)
     return local if local is not None else storage.fetch_to(key, work / "original")
 
@@ -255,9 +245,17 @@ def has_asset(clip: Clip, *kinds: AssetKind) -> bool:
     return any(asset.kind in wanted for asset in clip.assets)
 
 
-def record_asset(clip: Clip, kind: AssetKind, name: str, path: Path, content_type: str) -> None:
+def record_asset(
+    clip: Clip,
+    kind: AssetKind,
+    name: str,
+    path: Path,
+    content_type: str,
+    *,
+    label: str | None = None,
+) -> None:
     """Store a finished file under the clip's prefix and note it (replacing a same-named one)."""
-    key = asset_key(clip.id, name)
+    key = files.key(clip.id, name)
     stored = current_storage().put_file(key, path, content_type, move=True, checksum=False)
     existing = db.session.scalars(
         select(ClipAsset).where(ClipAsset.clip_id == clip.id, ClipAsset.name == name)
@@ -269,21 +267,19 @@ def record_asset(clip: Clip, kind: AssetKind, name: str, path: Path, content_typ
     existing.size = stored.size
     existing.sha256 = stored.sha256
     existing.content_type = content_type
+    existing.label = label
 
 
 def step_probe(clip: Clip, source: Path, ffprobe: str, max_duration_s: float) -> ProbeFacts:
     clip.step = "probe"
-    facts = probe(source, ffprobe=ffprobe)
-    sentence = problem_with(facts, max_duration_s)
-    if sentence:
-        raise MediaProblem(sentence)
+    facts = probe_video(source, max_duration_s=max_duration_s, ffprobe=ffprobe)
     clip.duration_ms = round((facts.duration_s or 0) * 1000)
     clip.width, clip.height = facts.display_width, facts.display_height
     clip.fps = facts.fps
     clip.video_codec = facts.video_codec
     clip.audio_codec = facts.audio_codec
     clip.rotation = facts.rotation
-    db.session.commit()
+    transaction.commit()
     return facts
 
 
@@ -300,9 +296,9 @@ def step_fast_path(
         on_progress=report.scaled("playable", PROBED, PLAYABLE),
         duration_s=facts.duration_s,
     )
-    record_asset(clip, AssetKind.PLAYABLE, "playable.mp4", playable, "video/mp4")
+    record_asset(clip, AssetKind.PLAYABLE, files.PLAYABLE, playable, "video/mp4")
     clip.playable_at = utcnow()
-    db.session.commit()
+    transaction.commit()
     # A first poster by input seeking (fractions of a second); the transcode picks a better one.
     early = work / "poster-early.jpg"
     try:
@@ -318,8 +314,8 @@ def step_fast_path(
         log.info("no early poster for clip %s", clip.id)
         return
     if early.exists() and early.stat().st_size:
-        record_asset(clip, AssetKind.POSTER, POSTER_NAME, early, "image/jpeg")
-        db.session.commit()
+        record_asset(clip, AssetKind.POSTER, files.POSTER, early, "image/jpeg")
+        transaction.commit()
 
 
 def step_checksum(clip: Clip, source: Path) -> None:
@@ -329,7 +325,7 @@ def step_checksum(clip: Clip, source: Path) -> None:
         original.size = source.stat().st_size
     clip.original_sha256 = original.sha256
     clip.original_size = original.size
-    db.session.commit()
+    transaction.commit()
 
 
 def ffmpeg_time_limit(facts: ProbeFacts, speed: float) -> float:
@@ -358,23 +354,23 @@ def step_transcode(
         duration_s=duration,
     )
     report("images", TRANSCODED, force=True)
-    sheets = sorted(out.glob("storyboard-*.jpg"))
+    sheets = [sheet for sheet in commands.storyboard_sheet_paths(out, layout) if sheet.exists()]
     for index, sheet in enumerate(sheets):
         record_asset(
-            clip, AssetKind.STORYBOARD_SHEET, f"storyboard/{index:03d}.jpg", sheet, "image/jpeg"
+            clip, AssetKind.STORYBOARD_SHEET, files.storyboard_sheet(index), sheet, "image/jpeg"
         )
     clip.storyboard_interval_s = layout.interval_s
     clip.storyboard_thumb_w, clip.storyboard_thumb_h = layout.thumb_w, layout.thumb_h
     clip.storyboard_columns, clip.storyboard_rows = layout.columns, layout.rows
     vtt = out / "storyboard.vtt"
-    vtt.write_text(storyboard.storyboard_vtt(layout, duration, lambda i: f"storyboard/{i:03d}.jpg"))
-    record_asset(clip, AssetKind.STORYBOARD_VTT, STORYBOARD_NAME, vtt, "text/vtt")
-    candidates = sorted(out.glob("poster-cand-*.jpg"))
+    vtt.write_text(storyboard.storyboard_vtt(layout, duration, files.storyboard_sheet))
+    record_asset(clip, AssetKind.STORYBOARD_VTT, files.STORYBOARD, vtt, "text/vtt")
+    candidates = commands.poster_candidate_paths(out)
     if candidates:
         best = frames.pick_poster(candidates)
-        record_asset(clip, AssetKind.POSTER, POSTER_NAME, best, "image/jpeg")
+        record_asset(clip, AssetKind.POSTER, files.POSTER, best, "image/jpeg")
     peaks_file = out / "waveform.json"
-    pcm = out / "waveform.pcm"
+    pcm = out / commands.WAVEFORM_PCM
     if pcm.exists():
         peaks = waveform.waveform_peaks(pcm, duration_s=duration)
         peaks["has_audio"] = True
@@ -388,11 +384,11 @@ def step_transcode(
             "has_audio": False,
         }
     peaks_file.write_text(json.dumps(peaks, separators=(",", ":")))
-    record_asset(clip, AssetKind.WAVEFORM, WAVEFORM_NAME, peaks_file, "application/json")
+    record_asset(clip, AssetKind.WAVEFORM, files.WAVEFORM, peaks_file, "application/json")
     step_captions(clip, source, facts, out)
-    web = out / "web.mp4"
-    record_asset(clip, AssetKind.WEB, "web.mp4", web, "video/mp4")
-    db.session.commit()
+    web = out / commands.WEB_RENDITION
+    record_asset(clip, AssetKind.WEB, files.WEB, web, "video/mp4")
+    transaction.commit()
     shutil.rmtree(out, ignore_errors=True)
 
 
@@ -406,8 +402,8 @@ def step_captions(clip: Clip, source: Path, facts: ProbeFacts, out: Path) -> Non
     except (progress.FfmpegFailed, progress.FfmpegTimeout) as error:
         log.warning("captions of clip %s could not be converted: %s", clip.id, error)
         return  # captions are a bonus: the clip is still worth watching without them
-    for file_name, language, _label in commands.caption_file_names(facts):
+    for track, (file_name, language, label) in enumerate(commands.caption_file_names(facts)):
         made = out / file_name
         if made.exists():
-            name = f"captions/{made.stem.split('-')[-1]}-{language or 'und'}.vtt"
-            record_asset(clip, AssetKind.CAPTIONS, name, made, "text/vtt")
+            name = files.caption_name(track, language)
+            record_asset(clip, AssetKind.CAPTIONS, name, made, "text/vtt", label=label)

@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
-from flask import current_app
 from sqlalchemy import select
 
-from videocoach import db, mail
+from videocoach import db, jobs, mail
 from videocoach.clips.models import Clip, ClipStatus
+from videocoach.clips.services import PROCESS_CLIP
+from videocoach.clips.uploads import sweep_expired
 from videocoach.notifications import services as notifications
 from workers import pipeline
-from workers.celery_app import PROCESS_CLIP
 
 log = logging.getLogger(__name__)
 MAX_RETRIES = 5
@@ -34,6 +34,12 @@ def process_clip(self, clip_id: str) -> None:  # type: ignore[no-untyped-def]
         raise self.retry(countdown=LOOK_AGAIN_S, max_retries=LOOK_AGAIN_TIMES)
 
 
+def recover_after_restart() -> None:
+    """A worker start: queue again what a crash interrupted, drop abandoned uploads."""
+    requeue_unfinished_clips()
+    sweep_expired()
+
+
 def requeue_unfinished_clips() -> int:
     """Queue again every clip a crash left queued or processing (claims stop double work)."""
     clip_ids = db.session.scalars(
@@ -41,9 +47,8 @@ def requeue_unfinished_clips() -> int:
             Clip.status.in_([ClipStatus.QUEUED.value, ClipStatus.PROCESSING.value])
         )
     ).all()
-    task = current_app.extensions["celery"].tasks[PROCESS_CLIP]
     for clip_id in clip_ids:
-        task.apply_async(args=[clip_id])
+        jobs.enqueue(PROCESS_CLIP, clip_id)
     if clip_ids:
         log.info("re-queued %d unfinished clips", len(clip_ids))
     return len(clip_ids)

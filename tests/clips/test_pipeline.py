@@ -139,7 +139,12 @@ def test_a_bad_file_does_not_disturb_the_next_upload(studio, media_samples):
 
 
 def test_text_subtitles_become_caption_tracks(studio, tmp_path):
-    from tests.media.samples import ENGLISH_CUES, SPANISH_CUES, make_captioned_samples
+    from tests.media.samples import (
+        ENGLISH_CUES,
+        SPANISH_CUES,
+        SPANISH_TITLE,
+        make_captioned_samples,
+    )
 
     samples = make_captioned_samples(tmp_path / "captioned")
     clip_id = studio.upload(samples["captioned_two.mkv"], visibility="shared").json["clip"]["id"]
@@ -147,7 +152,7 @@ def test_text_subtitles_become_caption_tracks(studio, tmp_path):
     assert clip["status"] == "ready", clip["error"]
     assert [(t["language"], t["label"]) for t in clip["captions"]] == [
         ("eng", "English"),
-        ("spa", "Spanish"),
+        ("spa", SPANISH_TITLE),  # the track's own title survives to the player
     ]
     english = studio.get(clip["captions"][0]["url"], "coach")
     assert english.status_code == 200 and english.mimetype == "text/vtt"
@@ -159,6 +164,7 @@ def test_text_subtitles_become_caption_tracks(studio, tmp_path):
         session["_user_id"] = studio.coach_id
     html = page_client.get(f"/clips/{clip_id}").get_data(as_text=True)
     assert '<track kind="captions"' in html and 'label="English"' in html
+    assert f'label="{SPANISH_TITLE}"' in html
 
 
 def test_clips_without_subtitles_have_no_caption_tracks(studio, media_samples):

@@ -31,9 +31,9 @@ from tusclient import client as tus_client
 from tests.conftest import serving
 from videocoach import db
 from videocoach.clips.models import Upload
-from videocoach.clips.services import current_storage
 from videocoach.clips.uploads import sweep_expired
 from videocoach.db import utcnow
+from videocoach.storage import current_storage
 
 OFFSET_TYPE = "application/offset+octet-stream"
 TUS = {"Tus-Resumable": "1.0.0"}

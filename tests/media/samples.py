@@ -202,8 +202,12 @@ CAPTION_SINE = ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:durat
 CAPTION_X264 = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
 
 
+SPANISH_TITLE = "Notas del entrenador"
+
+
 def make_captioned_samples(directory: Path) -> dict[str, Path]:
-    """captioned.mp4 (one mov_text track, eng) and captioned_two.mkv (srt eng + spa)."""
+    """captioned.mp4 (one mov_text track, eng) and captioned_two.mkv (srt eng + spa, the
+    Spanish track titled SPANISH_TITLE)."""
     directory.mkdir(parents=True, exist_ok=True)
     english = directory / "english.srt"
     spanish = directory / "spanish.srt"
@@ -254,6 +258,8 @@ def make_captioned_samples(directory: Path) -> dict[str, Path]:
         "language=eng",
         "-metadata:s:s:1",
         "language=spa",
+        "-metadata:s:s:1",
+        f"title={SPANISH_TITLE}",
         mkv,
     )
     return {"captioned.mp4": mp4, "captioned_two.mkv": mkv}

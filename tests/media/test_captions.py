@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.media.samples import ENGLISH_CUES, FFMPEG, FFPROBE, SPANISH_CUES, make_captioned_samples
+from tests.media.samples import (
+    ENGLISH_CUES,
+    FFMPEG,
+    FFPROBE,
+    SPANISH_CUES,
+    SPANISH_TITLE,
+    make_captioned_samples,
+)
 from videocoach.media.commands import caption_file_names, captions_args, language_name
 from videocoach.media.probe import ProbeFacts, SubtitleStream, parse_probe, probe
 
@@ -246,7 +253,7 @@ def test_two_mkv_tracks_become_two_webvtt_files(captioned: dict[str, Path], tmp_
     names = _run_captions(captioned["captioned_two.mkv"], out)
     assert names == [
         ("captions-0.vtt", "eng", "English"),
-        ("captions-1.vtt", "spa", "Spanish"),
+        ("captions-1.vtt", "spa", SPANISH_TITLE),  # a track's own title wins
     ]
     english = (out / "captions-0.vtt").read_text(encoding="utf-8")
     spanish = (out / "captions-1.vtt").read_text(encoding="utf-8")

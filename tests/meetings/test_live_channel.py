@@ -8,9 +8,8 @@ import secrets
 import pytest
 import sqlalchemy as sa
 
-from videocoach import db
-from videocoach.meetings import live
-from videocoach.meetings.live import Hub, InProcessChannel, LiveEvent, RedisChannel
+from videocoach import db, live
+from videocoach.live import Hub, InProcessChannel, LiveEvent, RedisChannel
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -55,17 +54,19 @@ def test_nothing_is_published_before_the_commit_or_after_a_rollback(app) -> None
     with app.app_context():
         subscription = live.current_channel().subscribe(["meeting:m"])
         db.session.execute(sa.select(1))  # a service always reads or writes first
+        sent: list[list[str]] = []
         live.announce("meeting:m", "notes", {"notes": "rolled back"})
-        for key in transaction.PENDING_KEYS:  # emails wait the same way
-            db.session.info.setdefault(key, []).append("rolled back")
+        transaction.after_commit(sent.append, "rolled back")  # emails wait the same way
         assert subscription.get(0.05) is None  # announced, not yet committed
         db.session.rollback()
-        assert not any(key in db.session.info for key in transaction.PENDING_KEYS)
         db.session.execute(sa.select(1))
         live.announce("meeting:m", "notes", {"notes": "kept"})
+        transaction.after_commit(sent.append, "kept")
+        transaction.after_commit(sent.append, "and this")
         transaction.commit()
         assert subscription.get(1).data == {"notes": "kept"}
         assert subscription.get(0.05) is None
+        assert sent == [["kept", "and this"]]  # one call with everything queued for it
         subscription.close()
 
 

@@ -8,7 +8,7 @@ from flask import g
 from flask_login import login_required
 from flask_smorest import Blueprint
 
-from videocoach import db
+from videocoach import transaction
 from videocoach.accounts import services
 from videocoach.accounts.auth import Unauthorized, api_user
 from videocoach.accounts.schemas import CredentialsSchema, RegisterSchema, TokenSchema, UserEnvelope
@@ -35,7 +35,7 @@ def register(body: dict[str, Any]) -> dict[str, Any]:
         email, signup_open=settings.signup_open, domains=settings.signup_domains
     )
     user = services.create_user(email, body["password"], body["name"])
-    db.session.commit()
+    transaction.commit()
     return {"user": user}
 
 
@@ -49,7 +49,7 @@ def create_token(body: dict[str, Any]) -> dict[str, Any]:
     if user is None:
         raise Unauthorized("Wrong email or password.", code="invalid_credentials")
     raw, _token = services.issue_token(user, body.get("label", ""))
-    db.session.commit()
+    transaction.commit()
     return {"token": raw, "user": user}
 
 
@@ -65,7 +65,7 @@ def revoke_current_token() -> None:
             code="no_token",
         )
     services.revoke_token(token)
-    db.session.commit()
+    transaction.commit()
 
 
 @blp.route("/me", methods=["GET"])

@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
-from videocoach import db
+from videocoach import db, transaction
 from videocoach.accounts import services
 from videocoach.accounts.api import login_rate_limit
 from videocoach.accounts.forms import LoginForm, SignupForm, TokenForm
@@ -44,7 +44,7 @@ def signup() -> ResponseReturnValue:
             show_errors(form, error)
             status = error.status  # 403 when sign-up is closed: no field to put it next to
         else:
-            db.session.commit()
+            transaction.commit()
             login_user(user)
             flash(f"Welcome, {user.name}.", "success")
             return redirect(safe_next(request.args.get("next"), _home()))
@@ -63,7 +63,7 @@ def login() -> ResponseReturnValue:
         if user is None:
             form.password.errors = ["That email and password do not match an active account."]
         else:
-            db.session.commit()  # a rehashed password, if argon2 parameters changed
+            transaction.commit()  # a rehashed password, if argon2 parameters changed
             login_user(user, remember=bool(form.remember.data))
             return redirect(safe_next(request.args.get("next"), _home()))
     status = 401 if form.password.errors and request.method == "POST" else 200
@@ -84,7 +84,7 @@ def account() -> ResponseReturnValue:
     new_token = None
     if form.validate_on_submit():
         new_token, _ = services.issue_token(current_user, form.label.data or "")
-        db.session.commit()
+        transaction.commit()
         form = TokenForm(formdata=None)
     tokens = db.session.scalars(
         select(ApiToken)
@@ -109,6 +109,6 @@ def revoke_token(tid: str) -> ResponseReturnValue:
     if token is None:
         raise NotFound("That token does not exist.")
     services.revoke_token(token)
-    db.session.commit()
+    transaction.commit()
     flash("Token revoked.", "success")
     return redirect(url_for("accounts.account"))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from datetime import timedelta
 
 from argon2 import PasswordHasher
@@ -12,10 +10,11 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from videocoach import db
+from videocoach import db, transaction
 from videocoach.accounts.models import ApiToken, User
 from videocoach.db import utcnow
 from videocoach.errors import Conflict, Forbidden, Invalid
+from videocoach.tokens import new_token, token_digest
 
 MIN_PASSWORD_LENGTH = 10
 TOKEN_PREFIX = "vc_"  # noqa: S105 (a prefix that makes leaked tokens easy to spot)
@@ -133,14 +132,9 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
-def _token_digest(raw_token: str) -> str:
-    # Tokens carry 256 random bits, so a fast hash is enough; argon2 would slow every request.
-    return hashlib.sha256(raw_token.encode()).hexdigest()
-
-
 def issue_token(user: User, label: str = "") -> tuple[str, ApiToken]:
-    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(user_id=user.id, token_hash=_token_digest(raw), label=label[:120])
+    raw = new_token(TOKEN_PREFIX)
+    token = ApiToken(user_id=user.id, token_hash=token_digest(raw), label=label[:120])
     db.session.add(token)
     db.session.flush()
     return raw, token
@@ -149,7 +143,7 @@ def issue_token(user: User, label: str = "") -> tuple[str, ApiToken]:
 def user_for_token(raw_token: str) -> tuple[User, ApiToken] | None:
     token = db.session.scalars(
         select(ApiToken).where(
-            ApiToken.token_hash == _token_digest(raw_token), ApiToken.revoked_at.is_(None)
+            ApiToken.token_hash == token_digest(raw_token), ApiToken.revoked_at.is_(None)
         )
     ).first()
     if token is None or not token.user.is_active:
@@ -162,7 +156,7 @@ def record_token_use(token: ApiToken) -> None:
     now = utcnow()
     if token.last_used_at is None or now - token.last_used_at > TOKEN_USE_RESOLUTION:
         token.last_used_at = now
-        db.session.commit()
+        transaction.commit()
 
 
 def revoke_token(token: ApiToken) -> None:

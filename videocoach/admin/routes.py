@@ -11,7 +11,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from videocoach import db
+from videocoach import db, transaction
 from videocoach.accounts import services
 from videocoach.accounts.models import User
 from videocoach.errors import Forbidden, NotFound
@@ -45,7 +45,7 @@ def _set_disabled(uid: str, disabled: bool) -> ResponseReturnValue:
     if user.id == current_user.id:
         raise Forbidden("You cannot disable your own account.")
     services.set_disabled(user, disabled)
-    db.session.commit()
+    transaction.commit()
     flash(f"{user.email} is now {'disabled' if disabled else 'enabled'}.", "success")
     return redirect(url_for("admin.users"))
 

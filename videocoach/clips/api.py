@@ -15,11 +15,12 @@ from werkzeug.formparser import parse_form_data
 from videocoach import transaction
 from videocoach.accounts.auth import api_user
 from videocoach.api import API_PREFIX
-from videocoach.clips import services
+from videocoach.clips import files, services
 from videocoach.clips.models import AssetKind
 from videocoach.clips.schemas import ClipEnvelope, ClipList, ClipUpdateSchema, ClipUploadForm
 from videocoach.config import current_settings
 from videocoach.errors import DomainError, Invalid, NotFound
+from videocoach.storage import current_storage
 
 blp = Blueprint("clips_api", __name__, url_prefix=API_PREFIX, description="Clips and media")
 
@@ -141,7 +142,7 @@ def retry_clip(cid: str) -> dict[str, Any]:
 def media(cid: str, name: str) -> Response:
     """A clip's file, after the access check on every request (Range supported)."""
     asset = services.find_media(api_user(), cid, name)
-    storage = services.current_storage()
+    storage = current_storage()
     try:
         local = storage.local_path(asset.key)
     except FileNotFoundError:
@@ -155,7 +156,7 @@ def media(cid: str, name: str) -> Response:
         download = "original" if asset.kind == AssetKind.ORIGINAL.value else None
         url = storage.presigned_url(
             asset.key,
-            expires_s=PRESIGNED_VIDEO_TTL_S if name == services.VIDEO_NAME else PRESIGNED_TTL_S,
+            expires_s=PRESIGNED_VIDEO_TTL_S if name == files.VIDEO else PRESIGNED_TTL_S,
             content_type=asset.content_type,
             download_name=download,
         )

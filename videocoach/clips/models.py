@@ -110,6 +110,8 @@ class ClipAsset(IdMixin, CreatedMixin, Base):
     size: Mapped[int | None] = mapped_column(BigInteger, default=None)
     sha256: Mapped[str | None] = mapped_column(String(64), default=None)
     content_type: Mapped[str] = mapped_column(String(100), default="application/octet-stream")
+    # What a person sees for it, where the file has a title of its own (a caption track's).
+    label: Mapped[str | None] = mapped_column(String(200), default=None)
 
     clip: Mapped[Clip] = relationship(back_populates="assets")
 

@@ -17,7 +17,6 @@ from videocoach.forms import ActionForm, flash_refusals
 from videocoach.meetings import services as meetings
 from videocoach.partnerships import goals as goal_services
 from videocoach.partnerships import services as partnerships
-from videocoach.partnerships.home import mark_clip_seen
 
 bp = Blueprint("clips", __name__)
 
@@ -55,7 +54,7 @@ def clip_page(cid: str) -> ResponseReturnValue:
 
 def render_review_page(clip: Clip, **extra: Any) -> str:
     """The review page of a clip; a meeting adds its panel and live sync (`extra`)."""
-    mark_clip_seen(current_user, clip)
+    services.mark_clip_seen(current_user, clip)
     transaction.commit()
     return render_template(
         "clips/clip.html",

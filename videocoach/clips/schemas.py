@@ -6,14 +6,14 @@ from flask import url_for
 from marshmallow import fields
 
 from videocoach.api import BaseSchema
-from videocoach.clips import services
+from videocoach.clips import files
 from videocoach.clips.models import Clip
 
 
 def media_urls(clip: Clip) -> dict[str, str | None]:
     return {
         kind: url_for("clips_api.media", cid=clip.id, name=name) if name else None
-        for kind, name in services.media_names(clip).items()
+        for kind, name in files.public_media(clip.assets).items()
     }
 
 
@@ -24,7 +24,7 @@ def caption_json(clip: Clip) -> list[dict[str, Any]]:
             "language": track.language,
             "label": track.label,
         }
-        for track in services.caption_tracks(clip)
+        for track in files.caption_tracks(clip.assets)
     ]
 
 

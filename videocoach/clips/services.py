@@ -12,37 +12,20 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from flask import current_app
-
-from videocoach import access, db
+from videocoach import access, db, jobs, live, transaction
 from videocoach.accounts.models import User
-from videocoach.clips.models import AssetKind, Clip, ClipAsset, ClipStatus, Visibility
+from videocoach.clips import files
+from videocoach.clips.models import AssetKind, Clip, ClipAsset, ClipStatus, ClipView, Visibility
+from videocoach.db import utcnow
 from videocoach.errors import Forbidden, Invalid, NotFound
-from videocoach.meetings import live
 from videocoach.notifications import services as notifications
-from videocoach.storage import Storage
+from videocoach.storage import current_storage
 
 log = logging.getLogger(__name__)
 
+# The pipeline's task (workers/tasks.py registers it under this name).
+PROCESS_CLIP = "videocoach.process_clip"
 TITLE_MAX = 200
-# The public names under /api/v1/clips/<id>/media/ and the asset each one serves.
-VIDEO_NAME = "video.mp4"
-POSTER_NAME = "poster.jpg"
-STORYBOARD_NAME = "storyboard.vtt"
-WAVEFORM_NAME = "waveform.json"
-ORIGINAL_NAME = "original"
-
-
-def current_storage() -> Storage:
-    return current_app.extensions["videocoach.storage"]
-
-
-def clip_prefix(clip_id: str) -> str:
-    return f"clips/{clip_id}/"
-
-
-def asset_key(clip_id: str, name: str) -> str:
-    return clip_prefix(clip_id) + name
 
 
 def parse_visibility(raw: str | None) -> str:
@@ -106,29 +89,27 @@ def create_clip(
     )
     db.session.add(clip)
     db.session.flush()
-    key = asset_key(clip.id, ORIGINAL_NAME)
+    key = files.key(clip.id, files.ORIGINAL)
     stored = current_storage().put_file(key, staged_file, "application/octet-stream", move=True)
     clip.original_size = stored.size
     db.session.add(
         ClipAsset(
             clip_id=clip.id,
             kind=AssetKind.ORIGINAL.value,
-            name=ORIGINAL_NAME,
+            name=files.ORIGINAL,
             key=key,
             size=stored.size,
             sha256=stored.sha256,
         )
     )
-    db.session.commit()
+    transaction.commit()
     enqueue_processing(clip.id)
     return clip
 
 
 def enqueue_processing(clip_id: str) -> None:
     """Queue the pipeline for a clip (after commit, so the worker can see it)."""
-    from workers.celery_app import PROCESS_CLIP
-
-    current_app.extensions["celery"].tasks[PROCESS_CLIP].apply_async(args=[clip_id])
+    jobs.enqueue(PROCESS_CLIP, clip_id)
 
 
 def list_clips(user: User, partnership_id: str) -> Sequence[Clip]:
@@ -142,6 +123,15 @@ def list_clips(user: User, partnership_id: str) -> Sequence[Clip]:
 
 def get_clip(user: User, clip_id: str) -> Clip:
     return access.get_clip(user, clip_id)
+
+
+def mark_clip_seen(user: User, clip: Clip) -> None:
+    """Remember this visit: the partnership home counts what is new since."""
+    view = db.session.get(ClipView, (user.id, clip.id))
+    if view is None:
+        db.session.add(ClipView(user_id=user.id, clip_id=clip.id, seen_at=utcnow()))
+    else:
+        view.seen_at = utcnow()
 
 
 def _own_clip(user: User, clip_id: str, doing: str) -> Clip:
@@ -172,7 +162,7 @@ def update_clip(user: User, clip_id: str, changes: dict[str, Any]) -> Clip:
 def delete_clip(user: User, clip_id: str) -> None:
     """Delete the clip and every object it owns in storage."""
     clip = _own_clip(user, clip_id, "delete")
-    removed = current_storage().delete_prefix(clip_prefix(clip.id))
+    removed = current_storage().delete_prefix(files.clip_prefix(clip.id))
     db.session.delete(clip)
     db.session.flush()
     live.announce(live.clip_topic(clip_id), "access_changed", {})
@@ -188,46 +178,18 @@ def retry_clip(user: User, clip_id: str) -> Clip:
     clip.error = None
     clip.progress = 0.0
     clip.job_token = None
-    db.session.commit()
+    transaction.commit()
     enqueue_processing(clip.id)
     return clip
-
-
-def assets_by_name(clip: Clip) -> dict[str, ClipAsset]:
-    return {asset.name: asset for asset in clip.assets}
-
-
-def video_asset(assets: dict[str, ClipAsset]) -> ClipAsset | None:
-    """The best playable file so far: the web rendition, else the fast-path remux."""
-    for asset in assets.values():
-        if asset.kind == AssetKind.WEB.value:
-            return asset
-    for asset in assets.values():
-        if asset.kind == AssetKind.PLAYABLE.value:
-            return asset
-    return None
 
 
 def find_media(user: User, clip_id: str, name: str) -> ClipAsset:
     """The stored object behind a media URL, after the access check."""
     clip = access.get_clip(user, clip_id)
-    assets = assets_by_name(clip)
-    asset = video_asset(assets) if name == VIDEO_NAME else assets.get(name)
-    if asset is None or (asset.kind == AssetKind.WEB.value and name != VIDEO_NAME):
+    asset = files.asset_for(clip.assets, name)
+    if asset is None:
         raise NotFound("That file does not exist (yet).")
     return asset
-
-
-def media_names(clip: Clip) -> dict[str, str | None]:
-    """Which public media names exist now (None until the file exists)."""
-    assets = assets_by_name(clip)
-    kinds = {asset.kind for asset in assets.values()}
-    return {
-        "video": VIDEO_NAME if video_asset(assets) else None,
-        "poster": POSTER_NAME if AssetKind.POSTER.value in kinds else None,
-        "storyboard": STORYBOARD_NAME if AssetKind.STORYBOARD_VTT.value in kinds else None,
-        "waveform": WAVEFORM_NAME if AssetKind.WAVEFORM.value in kinds else None,
-    }
 
 
 @dataclass(frozen=True)
@@ -255,7 +217,7 @@ def moment_thumbnail(clip: Clip, t_ms: int) -> Thumbnail | None:
     sheet, position = divmod(index, columns * rows)
     row, column = divmod(position, columns)
     return Thumbnail(
-        sheet=f"storyboard/{sheet:03d}.jpg",
+        sheet=files.storyboard_sheet(sheet),
         x=column * w,
         y=row * h,
         width=w,
@@ -263,25 +225,3 @@ def moment_thumbnail(clip: Clip, t_ms: int) -> Thumbnail | None:
         sheet_width=columns * w,
         sheet_height=rows * h,
     )
-
-
-@dataclass(frozen=True)
-class CaptionTrack:
-    name: str  # the media name, e.g. "captions/0-eng.vtt"
-    language: str | None
-    label: str
-
-
-def caption_tracks(clip: Clip) -> list[CaptionTrack]:
-    """The clip's caption tracks, in the order of the original's subtitle streams."""
-    from videocoach.media.commands import language_name
-
-    tracks = []
-    for asset in sorted(clip.assets, key=lambda a: a.name):
-        if asset.kind != AssetKind.CAPTIONS.value:
-            continue
-        code = asset.name.removesuffix(".vtt").rsplit("-", 1)[-1]
-        language = None if code == "und" else code
-        label = language_name(language) or f"Captions {len(tracks) + 1}"
-        tracks.append(CaptionTrack(name=asset.name, language=language, label=label))
-    return tracks

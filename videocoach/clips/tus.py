@@ -13,7 +13,7 @@ from flask import Response, request, url_for
 from flask_login import login_required
 from flask_smorest import Blueprint
 
-from videocoach import db
+from videocoach import transaction
 from videocoach.accounts.auth import api_user
 from videocoach.api import API_PREFIX
 from videocoach.clips import uploads
@@ -106,7 +106,7 @@ def create() -> Response:
         _int_header("Upload-Length"),
         uploads.parse_metadata(request.headers.get("Upload-Metadata")),
     )
-    db.session.commit()
+    transaction.commit()
     clip = None
     if request.content_length and request.mimetype == OFFSET_CONTENT_TYPE:
         clip = uploads.append(upload, 0, request_body())

@@ -18,7 +18,7 @@ from typing import BinaryIO
 from sqlalchemy import select
 from werkzeug.exceptions import ClientDisconnected
 
-from videocoach import db
+from videocoach import db, transaction
 from videocoach.accounts.models import User
 from videocoach.clips import services
 from videocoach.clips.models import Clip, Upload
@@ -160,7 +160,7 @@ def append(upload: Upload, offset: int, body: BinaryIO) -> Clip | None:
             handle.flush()
             handle.truncate(offset + written)
             upload.offset = offset + written
-            db.session.commit()
+            transaction.commit()
     if upload.offset < upload.length:
         return None
     return finish(upload)
@@ -179,14 +179,14 @@ def finish(upload: Upload) -> Clip:
         recorded_on=upload.recorded_on,
     )
     db.session.delete(upload)
-    db.session.commit()
+    transaction.commit()
     return clip
 
 
 def terminate(upload: Upload) -> None:
     staged_path(upload.id).unlink(missing_ok=True)
     db.session.delete(upload)
-    db.session.commit()
+    transaction.commit()
 
 
 def sweep_expired() -> int:
@@ -195,7 +195,7 @@ def sweep_expired() -> int:
     for upload in expired:
         staged_path(upload.id).unlink(missing_ok=True)
         db.session.delete(upload)
-    db.session.commit()
+    transaction.commit()
     if expired:
         log.info("removed %d expired uploads", len(expired))
     return len(expired)

@@ -11,14 +11,13 @@ from typing import Any
 
 from sqlalchemy import select
 
-from videocoach import access, db
+from videocoach import access, db, live
 from videocoach.accounts.models import User
 from videocoach.clips.models import Clip, Visibility
 from videocoach.comments.formatting import BODY_MAX, body_html, clean_body
 from videocoach.comments.models import Comment, CommentKind, comment_goals
 from videocoach.db import utcnow
 from videocoach.errors import Forbidden, Invalid
-from videocoach.meetings import live
 from videocoach.notifications import services as notifications
 from videocoach.partnerships.models import Goal
 

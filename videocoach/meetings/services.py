@@ -1,6 +1,6 @@
 """Meetings: start one on a clip, follow the driver's playback, hand the driving over,
 keep notes, see who is there. No HTTP here; live events are announced for after the
-commit (videocoach.meetings.live)."""
+commit (videocoach.live)."""
 
 from __future__ import annotations
 
@@ -12,17 +12,15 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
-from videocoach import access, db
+from videocoach import access, db, live
 from videocoach.accounts.models import User
 from videocoach.clips.models import Clip, Visibility
 from videocoach.comments.models import Comment
 from videocoach.db import utcnow
 from videocoach.errors import Conflict, Forbidden, Invalid
-from videocoach.meetings import live
 from videocoach.meetings.models import Meeting, MeetingConnection
 from videocoach.notifications import services as notifications
 from videocoach.notifications.models import Event
-from videocoach.partnerships.models import Membership
 
 # Someone whose stream has not been seen for this long is no longer "here" (their
 # browser or web process went away without saying so). Streams check in every
@@ -196,13 +194,7 @@ def hand_over(user: User, meeting_id: str, new_driver_id: Any) -> Meeting:
     )
     if meeting.driver_id != user.id and driver_here:
         raise Forbidden("Only the person driving can hand the driving over.", code="not_driver")
-    member = db.session.scalar(
-        select(Membership).where(
-            Membership.partnership_id == meeting.partnership_id,
-            Membership.user_id == new_driver_id,
-        )
-    )
-    if member is None or not isinstance(new_driver_id, str):
+    if not access.is_member(new_driver_id, meeting.partnership_id):
         raise Invalid(
             "Hand over to a member of this partnership.", fields={"driver_id": "Unknown."}
         )

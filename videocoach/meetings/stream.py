@@ -19,10 +19,10 @@ from typing import Any
 
 from flask import Flask
 
-from videocoach import db
+from videocoach import db, live, transaction
 from videocoach.accounts.models import User
 from videocoach.errors import Conflict, DomainError
-from videocoach.meetings import live, services
+from videocoach.meetings import services
 from videocoach.meetings.models import Meeting
 
 log = logging.getLogger(__name__)
@@ -133,14 +133,8 @@ def _open(user_id: str, meeting_id: str) -> tuple[str, dict[str, Any]] | None:
         db.session.rollback()
         return None
     state = services.meeting_json(meeting)
-    _commit()
+    transaction.commit()
     return connection_id, state
-
-
-def _commit() -> None:
-    """End the stream's short transaction; its connection goes back to the pool."""
-    db.session.commit()
-    live.publish_pending()
 
 
 def _check_in(user_id: str, meeting_id: str, connection_id: str) -> bool:
@@ -148,7 +142,7 @@ def _check_in(user_id: str, meeting_id: str, connection_id: str) -> bool:
         allowed = services.still_allowed(user_id, meeting_id)
         if allowed:
             services.touch_connection(connection_id)
-        _commit()
+        transaction.commit()
         return allowed
     except Exception:
         db.session.rollback()
@@ -159,7 +153,7 @@ def _check_in(user_id: str, meeting_id: str, connection_id: str) -> bool:
 def _close(connection_id: str) -> None:
     try:
         services.close_connection(connection_id)
-        _commit()
+        transaction.commit()
     except Exception:
         db.session.rollback()
         log.exception("could not record a closed live stream")

@@ -8,7 +8,7 @@ from flask_login import login_required
 from flask_smorest import Blueprint
 from marshmallow import fields
 
-from videocoach import db
+from videocoach import transaction
 from videocoach.accounts.auth import api_user
 from videocoach.api import API_PREFIX, BaseSchema
 from videocoach.notifications import services
@@ -76,5 +76,5 @@ def mark_read(body: dict[str, Any]) -> dict[str, Any]:
     """Mark the given notifications read, or all of them."""
     user = api_user()
     marked = services.mark_read(user, body.get("ids"))
-    db.session.commit()
+    transaction.commit()
     return {"marked": marked, "unread": services.unread_count(user)}

@@ -6,7 +6,7 @@ from flask import Blueprint, Flask, flash, redirect, render_template, request, u
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
-from videocoach import db
+from videocoach import db, transaction
 from videocoach.errors import DomainError
 from videocoach.forms import ActionForm
 from videocoach.notifications import services
@@ -28,7 +28,7 @@ def index() -> ResponseReturnValue:
 @login_required
 def open_one(nid: str) -> ResponseReturnValue:
     notification = services.open_notification(current_user, nid)
-    db.session.commit()
+    transaction.commit()
     return redirect(services.target_path(notification))
 
 
@@ -36,7 +36,7 @@ def open_one(nid: str) -> ResponseReturnValue:
 @login_required
 def mark_all_read() -> ResponseReturnValue:
     services.mark_read(current_user)
-    db.session.commit()
+    transaction.commit()
     flash("All notifications marked as read.", "success")
     return redirect(url_for("notifications.index"))
 
@@ -50,7 +50,7 @@ def email_settings() -> ResponseReturnValue:
         db.session.rollback()
         flash(error.message, "error")
     else:
-        db.session.commit()
+        transaction.commit()
         flash("Email preference saved.", "success")
     return redirect(url_for("accounts.account") + "#email-settings")
 
@@ -63,7 +63,7 @@ def email_settings() -> ResponseReturnValue:
 def unsubscribe(token: str) -> ResponseReturnValue:
     if request.method == "POST":
         user = services.unsubscribe(token)
-        db.session.commit()
+        transaction.commit()
         return render_template("notifications/unsubscribe.html", user=user, done=True)
     user = services.user_for_unsubscribe(token)
     return render_template("notifications/unsubscribe.html", user=user, done=False, token=token)

@@ -2,8 +2,8 @@
 
 Notifications are created by explicit calls from the services where things happen
 (comments, invitations, sharing, the media pipeline), inside their transaction.
-The ids created are remembered on the session; after the commit the caller runs
-`dispatch_pending()`, which queues the email task (never sent in the request).
+The ids created wait on the session (videocoach.transaction); after the commit one
+email task is queued for them (never sent in the request).
 Every recipient is checked against videocoach.access at creation time, and the
 in-app list and the emails check again, so someone who lost access to a clip
 stops hearing about it.
@@ -20,19 +20,18 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import Select, func, or_, select, update
 
-from videocoach import access, db, mail
+from videocoach import access, db, jobs, mail, transaction
 from videocoach.accounts.models import User
 from videocoach.clips.models import Clip, Visibility
 from videocoach.comments.models import Comment
 from videocoach.db import utcnow
 from videocoach.errors import Invalid, NotFound
 from videocoach.notifications.models import EmailPreference, Event, Notification
-from videocoach.partnerships.models import Invitation, Membership, Partnership
+from videocoach.partnerships.models import Invitation, Partnership
 from videocoach.urls import external_url
 
 log = logging.getLogger(__name__)
 
-PENDING_KEY = "videocoach.pending_notifications"
 SEND_EMAILS = "videocoach.send_notification_emails"
 SEND_DIGESTS = "videocoach.send_daily_digests"
 PAGE_SIZE = 50
@@ -92,7 +91,8 @@ def notify(
     if created:
         db.session.flush()
         if not emailed:
-            db.session.info.setdefault(PENDING_KEY, []).extend(n.id for n in created)
+            for notification in created:
+                transaction.after_commit(_queue_emails, notification.id)
     return created
 
 
@@ -139,11 +139,7 @@ def clip_shared(clip: Clip, actor: User) -> None:
 
 def notify_members(event: Event, partnership_id: str, **refs: Any) -> list[Notification]:
     """Every member of a partnership who may see what it is about, but the actor."""
-    members = db.session.scalars(
-        select(User)
-        .join(Membership, Membership.user_id == User.id)
-        .where(Membership.partnership_id == partnership_id)
-    ).all()
+    members = db.session.scalars(access.partnership_members(partnership_id)).all()
     return notify(event, members, partnership_id=partnership_id, **refs)
 
 
@@ -160,11 +156,9 @@ def clip_processed(clip_id: str, *, ready: bool) -> None:
     )
 
 
-def dispatch_pending() -> None:
-    """After the commit: queue the emails for the notifications this session created."""
-    ids = db.session.info.pop(PENDING_KEY, [])
-    if ids:
-        current_app.extensions["celery"].tasks[SEND_EMAILS].apply_async(args=[ids])
+def _queue_emails(notification_ids: list[str]) -> None:
+    """After the commit: one email job for the notifications a change created."""
+    jobs.enqueue(SEND_EMAILS, notification_ids)
 
 
 # --- reading --------------------------------------------------------------------------
@@ -174,7 +168,7 @@ def visible_notifications(user: User) -> Select[tuple[Notification]]:
     """The user's own notifications whose subject they can still see."""
     clip_ids = access.visible_clips(user).with_only_columns(Clip.id)
     comment_ids = access.visible_comments(user).with_only_columns(Comment.id)
-    partnership_ids = select(Membership.partnership_id).where(Membership.user_id == user.id)
+    partnership_ids = access.member_partnership_ids(user)
     return select(Notification).where(
         Notification.recipient_id == user.id,
         or_(Notification.clip_id.is_(None), Notification.clip_id.in_(clip_ids)),
@@ -428,7 +422,7 @@ def send_immediate_emails(notification_ids: list[str]) -> int:
         if mail.send(user.email, subject, body, headers=headers):
             notification.emailed_at = utcnow()
             sent += 1
-        db.session.commit()
+        transaction.commit()
     return sent
 
 
@@ -473,5 +467,5 @@ def send_daily_digests() -> int:
         moment = utcnow()
         for notification in pending:  # unseeable ones are settled too: never mailed later
             notification.emailed_at = moment
-        db.session.commit()
+        transaction.commit()
     return sent

@@ -168,14 +168,6 @@ def recent_activity(user: User, partnership_id: str, limit: int = 15) -> list[Ac
     return sorted(events, key=lambda event: event.at, reverse=True)[:limit]
 
 
-def mark_clip_seen(user: User, clip: Clip) -> None:
-    view = db.session.get(ClipView, (user.id, clip.id))
-    if view is None:
-        db.session.add(ClipView(user_id=user.id, clip_id=clip.id, seen_at=utcnow()))
-    else:
-        view.seen_at = utcnow()
-
-
 @dataclass
 class GoalEvidence:
     goal: Goal

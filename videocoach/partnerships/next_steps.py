@@ -11,13 +11,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from videocoach import access, db
+from videocoach import access, db, live
 from videocoach.accounts.models import User
 from videocoach.db import utcnow
 from videocoach.errors import Invalid, NotFound
-from videocoach.meetings import live
 from videocoach.meetings.models import Meeting
-from videocoach.partnerships.models import Goal, Membership, NextStep
+from videocoach.partnerships.models import Goal, NextStep
 
 TEXT_MAX = 2000
 
@@ -45,14 +44,9 @@ def _goal_id(partnership_id: str, raw: Any) -> str | None:
 def _owner_id(partnership_id: str, raw: Any) -> str | None:
     if not raw:
         return None
-    found = db.session.scalar(
-        select(Membership.user_id).where(
-            Membership.partnership_id == partnership_id, Membership.user_id == raw
-        )
-    )
-    if found is None:
+    if not access.is_member(raw, partnership_id):
         raise Invalid("The owner must be a member.", fields={"owner_id": "Not a member."})
-    return found
+    return raw
 
 
 def _due(raw: Any) -> date | None:

@@ -61,7 +61,7 @@ def _render_detail(
 ) -> ResponseReturnValue:
     partnership = services.get_partnership(current_user, pid)
     home = partnership_home(current_user, pid)
-    db.session.commit()  # remembers this visit
+    transaction.commit()  # remembers this visit
     return render_template(
         "partnerships/detail.html",
         partnership=partnership,

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import secrets
 from collections.abc import Callable, Sequence
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
-from videocoach import access, db, mail
+from videocoach import access, db, live, mail
 from videocoach.accounts.models import User
 from videocoach.accounts.services import normalise_email
 from videocoach.config import current_settings
 from videocoach.db import utcnow
 from videocoach.errors import Conflict, Forbidden, Invalid, NotFound
-from videocoach.meetings import live
 from videocoach.notifications import services as notifications
 from videocoach.partnerships.models import Invitation, Membership, Partnership, Role
+from videocoach.tokens import new_token, token_digest
 
 log = logging.getLogger(__name__)
 
@@ -81,10 +79,6 @@ def role_of(user: User, partnership: Partnership) -> str | None:
     return None
 
 
-def _token_digest(raw_token: str) -> str:
-    return hashlib.sha256(raw_token.encode()).hexdigest()
-
-
 def invite(
     user: User,
     partnership_id: str,
@@ -108,12 +102,12 @@ def invite(
             fields={"email": "Already a member."},
         )
     settings = current_settings()
-    raw_token = secrets.token_urlsafe(32)
+    raw_token = new_token()
     invitation = Invitation(
         partnership_id=partnership.id,
         email=email,
         role=chosen_role.value,
-        token_hash=_token_digest(raw_token),
+        token_hash=token_digest(raw_token),
         invited_by_id=user.id,
         expires_at=utcnow() + settings.invitation_ttl,
     )
@@ -137,7 +131,7 @@ def invite(
 
 def find_open_invitation(raw_token: str) -> Invitation:
     invitation = db.session.scalars(
-        select(Invitation).where(Invitation.token_hash == _token_digest(raw_token or ""))
+        select(Invitation).where(Invitation.token_hash == token_digest(raw_token or ""))
     ).first()
     if invitation is None or not invitation.is_open:
         raise NotFound(INVALID_INVITATION, code="invitation_invalid")

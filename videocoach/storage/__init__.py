@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from flask import current_app
+
 from videocoach.storage.base import (
     InvalidKey,
     Storage,
@@ -15,12 +17,15 @@ from videocoach.storage.base import (
 )
 from videocoach.storage.local import LocalStorage
 
+STORAGE_KEY = "videocoach.storage"
+
 __all__ = [
     "InvalidKey",
     "LocalStorage",
     "Storage",
     "StorageError",
     "StoredObject",
+    "current_storage",
     "open_storage",
     "validate_key",
     "validate_prefix",
@@ -63,3 +68,8 @@ def open_storage(
         f"VIDEOCOACH_STORAGE={url!r} is not a storage URL videocoach understands: "
         "use file:///absolute/directory or s3://bucket/optional/prefix."
     )
+
+
+def current_storage() -> Storage:
+    """The app's storage (opened once by the app factory from VIDEOCOACH_STORAGE)."""
+    return current_app.extensions[STORAGE_KEY]

@@ -6,8 +6,9 @@ Redis pub/sub and each web process runs one relay thread that feeds its own `Hub
 browser connected to one process hears what was done through another.
 
 Services never publish directly: they `announce()` events, which wait on the database
-session and go out in `publish_pending()` after the commit, so nobody is ever told of a
-change that was rolled back.
+session and go out after the commit (videocoach.transaction), so nobody is ever told of
+a change that was rolled back. Meetings, clips, comments and partnerships all announce
+here; the meeting stream is the one listener today.
 """
 
 from __future__ import annotations
@@ -23,11 +24,10 @@ from typing import Any
 
 from flask import Flask, current_app
 
-from videocoach import db
+from videocoach import transaction
 
 log = logging.getLogger(__name__)
 
-PENDING_KEY = "videocoach.pending_live_events"
 REDIS_PREFIX = "videocoach:live:"
 # A subscriber that cannot keep up (a stalled browser) loses its oldest events rather
 # than growing without bound; its stream then tells the page to reload its state.
@@ -231,15 +231,12 @@ def current_channel() -> LiveChannel:
 
 def announce(topic: str, kind: str, data: dict[str, Any]) -> None:
     """Queue an event to publish once the current transaction commits."""
-    db.session.info.setdefault(PENDING_KEY, []).append(LiveEvent(topic, kind, data))
+    transaction.after_commit(publish, LiveEvent(topic, kind, data))
 
 
-def publish_pending() -> None:
-    """After the commit: publish what this session announced. Live events are a courtesy
-    on top of what is stored, so a broken channel is logged, never fatal to the request."""
-    events: list[LiveEvent] = db.session.info.pop(PENDING_KEY, [])
-    if not events:
-        return
+def publish(events: list[LiveEvent]) -> None:
+    """After the commit: publish what a change announced. Live events are a courtesy on
+    top of what is stored, so a broken channel is logged, never fatal to the request."""
     channel = current_channel()
     for event in events:
         try:
