@@ -8,8 +8,20 @@ from __future__ import annotations
 
 from flask import current_app
 
+from videocoach import transaction
+
 
 def enqueue(task_name: str, *args: object) -> None:
-    """Hand a job to the broker (or run it at once when tasks are eager, as in tests).
-    Call it after the commit, so the worker sees what the job is about."""
+    """Hand a job to the broker now (or run it at once when tasks are eager, as in tests).
+    A job about a change the request makes waits for the commit: enqueue_after_commit."""
     current_app.extensions["celery"].tasks[task_name].apply_async(args=list(args))
+
+
+def enqueue_after_commit(task_name: str, *args: object) -> None:
+    """Queue the job once the current transaction commits (never for a rolled-back one)."""
+    transaction.after_commit(_enqueue_each, (task_name, args))
+
+
+def _enqueue_each(queued: list[tuple[str, tuple[object, ...]]]) -> None:
+    for task_name, args in queued:
+        enqueue(task_name, *args)

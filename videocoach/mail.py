@@ -8,7 +8,7 @@ import ssl
 from email.message import EmailMessage
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from videocoach import jobs, transaction
+from videocoach import jobs
 from videocoach.config import current_settings
 
 log = logging.getLogger(__name__)
@@ -72,9 +72,4 @@ SEND_EMAIL = "videocoach.send_email"
 
 def queue(to: str, subject: str, body: str) -> None:
     """Send later, from a worker, once the request's transaction has committed."""
-    transaction.after_commit(_hand_to_worker, (to, subject, body))
-
-
-def _hand_to_worker(emails: list[tuple[str, str, str]]) -> None:
-    for to, subject, body in emails:
-        jobs.enqueue(SEND_EMAIL, to, subject, body)
+    jobs.enqueue_after_commit(SEND_EMAIL, to, subject, body)

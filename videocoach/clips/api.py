@@ -88,6 +88,7 @@ def upload_clip(pid: str) -> dict[str, Any]:
             visibility=form.get("visibility"),
             recorded_on=form.get("recorded_on"),
         )
+        transaction.commit()
     finally:
         for other in files.values():
             Path(other.stream.name).unlink(missing_ok=True)
@@ -134,7 +135,9 @@ def delete_clip(cid: str) -> None:
 @blp.response(202, ClipEnvelope)
 def retry_clip(cid: str) -> dict[str, Any]:
     """Process a failed clip again (uploader only)."""
-    return {"clip": services.retry_clip(api_user(), cid)}
+    clip = services.retry_clip(api_user(), cid)
+    transaction.commit()
+    return {"clip": clip}
 
 
 @blp.route("/clips/<cid>/media/<path:name>", methods=["GET"])

@@ -92,6 +92,7 @@ def _back_to_clip(cid: str) -> str:
 @flash_refusals(_back_to_clip)
 def retry(cid: str) -> ResponseReturnValue:
     services.retry_clip(current_user, cid)
+    transaction.commit()
     flash("Trying again. This page updates by itself.", "success")
     return redirect(_back_to_clip(cid))
 

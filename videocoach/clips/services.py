@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from videocoach import access, db, jobs, live, transaction
+from videocoach import access, db, jobs, live
 from videocoach.accounts.models import User
 from videocoach.clips import files
 from videocoach.clips.models import AssetKind, Clip, ClipAsset, ClipStatus, ClipView, Visibility
@@ -76,7 +76,8 @@ def create_clip(
     visibility: str | None,
     recorded_on: str | date | None = None,
 ) -> Clip:
-    """Turn a fully received upload into a clip: store the original, then queue processing."""
+    """Turn a fully received upload into a clip: store the original, then queue processing
+    (once the caller commits)."""
     require_uploader(user, partnership_id)
     clip = Clip(
         partnership_id=partnership_id,
@@ -102,14 +103,8 @@ def create_clip(
             sha256=stored.sha256,
         )
     )
-    transaction.commit()
-    enqueue_processing(clip.id)
+    jobs.enqueue_after_commit(PROCESS_CLIP, clip.id)  # the worker must find the clip
     return clip
-
-
-def enqueue_processing(clip_id: str) -> None:
-    """Queue the pipeline for a clip (after commit, so the worker can see it)."""
-    jobs.enqueue(PROCESS_CLIP, clip_id)
 
 
 def list_clips(user: User, partnership_id: str) -> Sequence[Clip]:
@@ -178,8 +173,7 @@ def retry_clip(user: User, clip_id: str) -> Clip:
     clip.error = None
     clip.progress = 0.0
     clip.job_token = None
-    transaction.commit()
-    enqueue_processing(clip.id)
+    jobs.enqueue_after_commit(PROCESS_CLIP, clip.id)
     return clip
 
 

@@ -116,7 +116,6 @@ class HashingReader:
 class Storage(ABC):
     """Whole objects under opaque keys (`clips/<uuid>/...`); never user file names."""
 
-    @abstractmethod
     def put_file(
         self,
         key: str,
@@ -131,6 +130,16 @@ class Storage(ABC):
         local backend renames it when it can, which costs nothing); a given `sha256` is
         trusted, not recomputed; `checksum=False` skips hashing (sha256 is then None) where
         reading a large file again would slow the caller down."""
+        validate_key(key)
+        source = Path(path)
+        digest = sha256 or (file_sha256(source) if checksum else None)
+        size = source.stat().st_size
+        self._store_file(key, source, content_type, move=move)
+        return StoredObject(key, size, digest)
+
+    @abstractmethod
+    def _store_file(self, key: str, source: Path, content_type: str, *, move: bool) -> None:
+        """Put the file's bytes under `key` (moving it when `move` is set)."""
 
     @abstractmethod
     def put_bytes(self, key: str, data: bytes, content_type: str) -> StoredObject:

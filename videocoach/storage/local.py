@@ -17,7 +17,6 @@ from videocoach.storage.base import (
     Storage,
     StorageError,
     StoredObject,
-    file_sha256,
     iter_chunks,
     validate_key,
     validate_prefix,
@@ -63,25 +62,13 @@ class LocalStorage(Storage):
             staging.unlink(missing_ok=True)
             raise
 
-    def put_file(
-        self,
-        key: str,
-        path: Path,
-        content_type: str,
-        *,
-        move: bool = False,
-        sha256: str | None = None,
-        checksum: bool = True,
-    ) -> StoredObject:
-        source = Path(path)
-        dest = self._path(key)
-        digest = sha256 or (file_sha256(source) if checksum else None)
-        size = source.stat().st_size
+    def _store_file(self, key: str, source: Path, content_type: str, *, move: bool) -> None:
         if move:
+            dest = self._path(key)
             dest.parent.mkdir(parents=True, exist_ok=True)
             try:
                 os.replace(source, dest)
-                return StoredObject(key, size, digest)
+                return
             except OSError as error:
                 if error.errno != errno.EXDEV:  # only "different filesystem" falls back to a copy
                     raise
@@ -89,7 +76,6 @@ class LocalStorage(Storage):
             shutil.copyfile(source, staging)
         if move:
             source.unlink()
-        return StoredObject(key, size, digest)
 
     def put_bytes(self, key: str, data: bytes, content_type: str) -> StoredObject:
         with self._staging(key) as (staging, _):

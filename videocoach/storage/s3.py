@@ -34,7 +34,6 @@ from videocoach.storage.base import (
     Storage,
     StorageError,
     StoredObject,
-    file_sha256,
     validate_key,
     validate_prefix,
 )
@@ -161,31 +160,17 @@ class S3Storage(Storage):
     def _full(self, key: str) -> str:
         return self.prefix + validate_key(key)
 
-    def put_file(
-        self,
-        key: str,
-        path: Path,
-        content_type: str,
-        *,
-        move: bool = False,
-        sha256: str | None = None,
-        checksum: bool = True,
-    ) -> StoredObject:
-        source = Path(path)
-        full = self._full(key)
-        digest = sha256 or (file_sha256(source) if checksum else None)
-        size = source.stat().st_size
+    def _store_file(self, key: str, source: Path, content_type: str, *, move: bool) -> None:
         with _s3_errors(key):
             self.client.upload_file(
                 str(source),
                 self.bucket,
-                full,
+                self._full(key),
                 ExtraArgs={"ContentType": content_type},
                 Config=self.transfer_config,
             )
         if move:
             source.unlink()
-        return StoredObject(key, size, digest)
 
     def put_bytes(self, key: str, data: bytes, content_type: str) -> StoredObject:
         full = self._full(key)
