@@ -1,6 +1,6 @@
 """One Settings object, read from environment variables, with the embedded defaults.
 
-With nothing set, videocoach runs the "embedded default" of DESIGN.md section 6:
+With nothing set, videocoach runs the "embedded default" of docs/configuration.md:
 everything lives under ./instance (SQLite, local files, a generated secret key).
 Setting VIDEOCOACH_ENV=production switches on the checks that refuse unsafe values.
 """
