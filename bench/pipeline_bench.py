@@ -132,7 +132,7 @@ def main() -> None:
         import os
 
         os.environ.update(env)
-        from videocoach import create_app, db
+        from videocoach import create_app, db, transaction
         from videocoach.accounts.services import create_user
         from videocoach.clips import services
         from videocoach.clips.models import Clip
@@ -169,6 +169,7 @@ def main() -> None:
                         title="Bench",
                         visibility="private",
                     ).id
+                    transaction.commit()  # processing is queued by the commit
                 while True:
                     with app.app_context():
                         row = db.session.get(Clip, clip_id)

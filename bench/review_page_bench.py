@@ -121,7 +121,7 @@ def make_clip(path: Path, seconds: int) -> None:
 
 def setup(data: Path, comments: int, seconds: int) -> dict[str, str]:
     """Users, a partnership, goals, two processed clips; returns the ids to visit."""
-    from videocoach import create_app, db
+    from videocoach import create_app, db, transaction
     from videocoach.accounts.services import create_user
     from videocoach.clips.models import Clip
     from videocoach.clips.services import create_clip
@@ -150,6 +150,7 @@ def setup(data: Path, comments: int, seconds: int) -> dict[str, str]:
             cid = create_clip(
                 teacher, pid, staged, filename="lesson.mp4", title=name, visibility="shared"
             ).id
+            transaction.commit()  # processing is queued by the commit
             db.session.expire_all()
             clip = db.session.get(Clip, cid)
             assert clip is not None and clip.status == "ready", clip and clip.status

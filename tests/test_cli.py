@@ -1,4 +1,4 @@
-"""The command-line contract of API.md, run as real processes."""
+"""The command-line contract of docs/api.md, run as real processes."""
 
 from __future__ import annotations
 

@@ -149,23 +149,24 @@ def test_captions_args_is_one_run_with_one_output_per_text_track() -> None:
     args = captions_args(SRC, OUT, FACTS, ffmpeg="/usr/bin/ffmpeg")
     assert all(isinstance(arg, str) for arg in args)
     assert args[0] == "/usr/bin/ffmpeg"
-    assert args[1:7] == ["-nostdin", "-y", "-hide_banner", "-loglevel", "warning", "-nostats"]
+    # ffmpeg-python writes the global options after the last output; ffmpeg reads them there.
+    assert args[-6:] == ["-nostdin", "-y", "-hide_banner", "-loglevel", "warning", "-nostats"]
     assert args.count("-i") == 1
-    assert args[args.index("-i") + 1] == f"file:{SRC}"
-    tail = args[args.index("-i") + 2 :]
-    assert tail == [
+    assert args[1:3] == ["-i", f"file:{SRC}"]
+    per_output = args[3:-6]
+    assert per_output == [
         "-map",
         "0:3",
-        "-c:s",
-        "webvtt",
         "-f",
+        "webvtt",
+        "-c:s",
         "webvtt",
         f"file:{OUT}/captions-0.vtt",
         "-map",
         "0:5",
-        "-c:s",
-        "webvtt",
         "-f",
+        "webvtt",
+        "-c:s",
         "webvtt",
         f"file:{OUT}/captions-1.vtt",
     ]

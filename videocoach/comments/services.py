@@ -111,7 +111,7 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def comment_json(comment: Comment) -> dict[str, Any]:
-    """The API's comment object (docs/api.md), built without a serialiser: lists run to thousands."""
+    """The API's comment object (docs/api.md), built without a serialiser: lists run long."""
     row = {column.key: getattr(comment, column.key) for column in LIST_COLUMNS}
     return _as_json(
         row | {"goal_ids": [goal.id for goal in comment.goals]},

@@ -1,7 +1,8 @@
 """ffmpeg argument lists, built from probe facts. Pure: nothing here runs a process.
 
-Paths go in with a "file:" prefix so no name is ever read as an option or a protocol,
-and every list is meant for subprocess without a shell.
+The command lines and filter graphs are put together with ffmpeg-python and compiled to
+lists; progress.run_ffmpeg runs them. Paths go in with a "file:" prefix so no name is ever
+read as an option or a protocol, and every list is meant for subprocess without a shell.
 """
 
 from __future__ import annotations
@@ -9,6 +10,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+# Imported under another name: every builder takes the binary as its `ffmpeg` keyword.
+import ffmpeg as ffmpeg_python
+from ffmpeg.nodes import FilterableStream, OutputStream
 
 from videocoach.media.probe import ProbeFacts
 
@@ -87,15 +93,18 @@ LANGUAGE_NAMES = {
 }
 
 # Every run: never wait on a terminal, overwrite our own temp outputs, progress on stdout.
+# These are global options: ffmpeg-python writes them after the last output, and ffmpeg
+# reads global options wherever they stand.
 COMMON_FLAGS = ["-nostdin", "-y", "-hide_banner", "-loglevel", "warning", "-nostats"]
 PROGRESS_FLAGS = ["-progress", "pipe:1"]
 
-# HLG/PQ footage (iPhone default HEVC) looks washed out when squeezed into 8-bit BT.709
-# without a tone map; zscale comes with this build of ffmpeg (libzimg).
-HDR_TO_SDR = (
-    "zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,"
-    "tonemap=tonemap=hable:desat=0,zscale=t=bt709:m=bt709:r=tv,format=yuv420p"
-)
+# Phones put GPS and device names in global metadata; a coaching clip needs none. The index
+# goes up front so a browser can play the file while it loads.
+MP4_FOR_WEB: dict[str, Any] = {
+    "map_metadata": -1,
+    "map_chapters": -1,
+    "movflags": "+faststart",
+}
 
 
 @dataclass(frozen=True)
@@ -176,12 +185,18 @@ def web_fps(facts: ProbeFacts) -> int:
     return max(1, min(MAX_WEB_FPS, round(facts.fps)))
 
 
-def _video_in(facts: ProbeFacts) -> str:
-    return f"0:{facts.video_index}" if facts.video_index is not None else "0:v:0"
+def _video_in(source: FilterableStream, facts: ProbeFacts) -> FilterableStream:
+    # source["3"] compiles to 0:3 (bracketed inside a graph): the stream ffprobe numbered 3.
+    return source[str(facts.video_index) if facts.video_index is not None else "v:0"]
 
 
-def _audio_in(facts: ProbeFacts) -> str:
-    return f"0:{facts.audio_index}" if facts.audio_index is not None else "0:a:0"
+def _audio_in(source: FilterableStream, facts: ProbeFacts) -> FilterableStream:
+    return source[str(facts.audio_index) if facts.audio_index is not None else "a:0"]
+
+
+def _command(outputs: list[OutputStream], binary: str, *, progress: bool) -> list[str]:
+    flags = [*COMMON_FLAGS, *(PROGRESS_FLAGS if progress else [])]
+    return ffmpeg_python.merge_outputs(*outputs).global_args(*flags).compile(cmd=binary)
 
 
 def remux_args(src: Path, dst: Path, facts: ProbeFacts, *, ffmpeg: str = "ffmpeg") -> list[str]:
@@ -189,24 +204,12 @@ def remux_args(src: Path, dst: Path, facts: ProbeFacts, *, ffmpeg: str = "ffmpeg
 
     The display matrix travels with the copied stream, and browsers honour it.
     """
-    args = [ffmpeg, *COMMON_FLAGS, *PROGRESS_FLAGS, "-i", _file(src), "-map", _video_in(facts)]
+    source = ffmpeg_python.input(_file(src))
+    streams = [_video_in(source, facts)]
     if facts.has_audio:
-        args += ["-map", _audio_in(facts)]
-    return [
-        *args,
-        "-c",
-        "copy",
-        # Phones put GPS and device names in global metadata; a coaching clip needs none.
-        "-map_metadata",
-        "-1",
-        "-map_chapters",
-        "-1",
-        "-movflags",
-        "+faststart",
-        "-f",
-        "mp4",
-        _file(dst),
-    ]
+        streams.append(_audio_in(source, facts))
+    web = ffmpeg_python.output(*streams, _file(dst), f="mp4", c="copy", **MP4_FOR_WEB)
+    return _command([web], ffmpeg, progress=True)
 
 
 def _fps_expr(count: int, duration_s: float) -> str:
@@ -214,13 +217,27 @@ def _fps_expr(count: int, duration_s: float) -> str:
     return f"{count}/{duration_s:.3f}"
 
 
-def transcode_filter_graph(
+def _tone_map_to_sdr(video: FilterableStream) -> FilterableStream:
+    # HLG/PQ footage (iPhone default HEVC) looks washed out when squeezed into 8-bit BT.709
+    # without a tone map; zscale comes with this build of ffmpeg (libzimg).
+    return (
+        video.filter("zscale", t="linear", npl=100)
+        .filter("format", "gbrpf32le")
+        .filter("zscale", p="bt709")
+        .filter("tonemap", tonemap="hable", desat=0)
+        .filter("zscale", t="bt709", m="bt709", r="tv")
+        .filter("format", "yuv420p")
+    )
+
+
+def _derived_video(
+    video: FilterableStream,
     facts: ProbeFacts,
     layout: StoryboardLayout,
     *,
-    max_height: int = 720,
-    poster_candidates: int = 8,
-) -> str:
+    max_height: int,
+    poster_candidates: int,
+) -> tuple[FilterableStream, FilterableStream, FilterableStream]:
     """One decode, three branches: web rendition, storyboard sheets, poster candidates.
 
     Decoded frames arrive already turned upright (ffmpeg autorotates by default), so every
@@ -230,20 +247,31 @@ def transcode_filter_graph(
     """
     width, height = rendition_size(facts, max_height)
     duration = facts.duration_s or 0.0
-    head = f"[{_video_in(facts)}]"
     if facts.is_hdr:
-        head += f"{HDR_TO_SDR},"
-    return ";".join(
-        [
-            f"{head}split=3[web_in][storyboard_in][poster_in]",
-            f"[web_in]fps={web_fps(facts)},scale={width}:{height},setsar=1,format=yuv420p[web]",
-            f"[storyboard_in]fps=1/{layout.interval_s}:eof_action=pass,"
-            f"scale={layout.thumb_w}:{layout.thumb_h},setsar=1,"
-            f"tile={layout.columns}x{layout.rows}[storyboard]",
-            f"[poster_in]fps={_fps_expr(poster_candidates, duration)}:eof_action=pass,"
-            f"scale={width}:{height},setsar=1[posters]",
-        ]
+        video = _tone_map_to_sdr(video)
+    # ffmpeg-python gives split one output per branch that reads it: split=3.
+    split = video.split()
+    web = (
+        split[0]
+        .filter("fps", web_fps(facts))
+        .filter("scale", width, height)
+        .filter("setsar", 1)
+        .filter("format", "yuv420p")
     )
+    storyboard = (
+        split[1]
+        .filter("fps", f"1/{layout.interval_s}", eof_action="pass")
+        .filter("scale", layout.thumb_w, layout.thumb_h)
+        .filter("setsar", 1)
+        .filter("tile", f"{layout.columns}x{layout.rows}")
+    )
+    posters = (
+        split[2]
+        .filter("fps", _fps_expr(poster_candidates, duration), eof_action="pass")
+        .filter("scale", width, height)
+        .filter("setsar", 1)
+    )
+    return web, storyboard, posters
 
 
 def transcode_args(
@@ -266,97 +294,68 @@ def transcode_args(
     if "%" in str(out_dir):
         raise ValueError("out_dir must not contain '%': image outputs use it as a pattern")
     gop = web_fps(facts) * KEYFRAME_INTERVAL_S
-    graph = transcode_filter_graph(
-        facts, layout, max_height=max_height, poster_candidates=poster_candidates
+    source = ffmpeg_python.input(_file(src))
+    web, storyboard, posters = _derived_video(
+        _video_in(source, facts),
+        facts,
+        layout,
+        max_height=max_height,
+        poster_candidates=poster_candidates,
     )
-    args = [
-        ffmpeg,
-        *COMMON_FLAGS,
-        *PROGRESS_FLAGS,
-        "-i",
-        _file(src),
-        "-filter_complex",
-        graph,
-        # (a) web rendition
-        "-map",
-        "[web]",
-    ]
-    if facts.has_audio:
-        args += ["-map", _audio_in(facts)]
-    args += [
-        "-c:v",
-        "libx264",
-        "-profile:v",
-        "high",
-        "-pix_fmt",
-        "yuv420p",
-        "-preset",
-        preset,
-        "-crf",
-        str(crf),
+    audio = _audio_in(source, facts) if facts.has_audio else None
+    x264 = {
+        "c:v": "libx264",
+        "profile:v": "high",
+        "pix_fmt": "yuv420p",
+        "preset": preset,
+        "crf": crf,
         # Fixed 2 s GOP: seeking and any later segmenting land on keyframes.
-        "-g",
-        str(gop),
-        "-keyint_min",
-        str(gop),
-        "-sc_threshold",
-        "0",
-        "-fps_mode",
-        "cfr",
-    ]
-    if facts.has_audio:
-        args += ["-c:a", "aac", "-b:a", "128k", "-ac", "2"]
-    args += [
-        "-map_metadata",
-        "-1",
-        "-map_chapters",
-        "-1",
-        "-movflags",
-        "+faststart",
-        "-f",
-        "mp4",
-        _file(out_dir / WEB_RENDITION),
+        "g": gop,
+        "keyint_min": gop,
+        "sc_threshold": 0,
+        "fps_mode": "cfr",
+    }
+    aac = {"c:a": "aac", "b:a": "128k", "ac": 2}
+    outputs = [
+        # (a) web rendition
+        ffmpeg_python.output(
+            *([web] if audio is None else [web, audio]),
+            _file(out_dir / WEB_RENDITION),
+            f="mp4",
+            **x264,
+            **({} if audio is None else aac),
+            **MP4_FOR_WEB,
+        ),
         # (b) storyboard sprite sheets; -frames:v bounds a stray extra sheet
-        "-map",
-        "[storyboard]",
-        "-frames:v",
-        str(layout.sheets),
-        "-q:v",
-        "5",
-        "-start_number",
-        "0",
-        "-f",
-        "image2",
-        _file(out_dir / STORYBOARD_PATTERN),
+        ffmpeg_python.output(
+            storyboard,
+            _file(out_dir / STORYBOARD_PATTERN),
+            f="image2",
+            start_number=0,
+            **{"frames:v": layout.sheets, "q:v": 5},
+        ),
         # (c) poster candidates
-        "-map",
-        "[posters]",
-        "-frames:v",
-        str(poster_candidates),
-        "-q:v",
-        "2",
-        "-start_number",
-        "0",
-        "-f",
-        "image2",
-        _file(out_dir / POSTER_CANDIDATE_PATTERN),
+        ffmpeg_python.output(
+            posters,
+            _file(out_dir / POSTER_CANDIDATE_PATTERN),
+            f="image2",
+            start_number=0,
+            **{"frames:v": poster_candidates, "q:v": 2},
+        ),
     ]
-    if facts.has_audio:
+    if audio is not None:
         # (d) waveform source: the same decoded audio, no second pass over the file
-        args += [
-            "-map",
-            _audio_in(facts),
-            "-ac",
-            "1",
-            "-ar",
-            str(WAVEFORM_SAMPLE_RATE),
-            "-c:a",
-            "pcm_s16le",
-            "-f",
-            "s16le",
-            _file(out_dir / WAVEFORM_PCM),
-        ]
-    return args
+        outputs.append(
+            ffmpeg_python.output(
+                audio,
+                _file(out_dir / WAVEFORM_PCM),
+                f="s16le",
+                ac=1,
+                ar=WAVEFORM_SAMPLE_RATE,
+                **{"c:a": "pcm_s16le"},
+            )
+        )
+    return _command(outputs, ffmpeg, progress=True)
 
 
 def poster_seek_args(
@@ -372,28 +371,13 @@ def poster_seek_args(
     if facts.duration_s:
         at_s = min(at_s, max(0.0, facts.duration_s - 0.1))
     width, height = rendition_size(facts, max_height)
-    return [
-        ffmpeg,
-        *COMMON_FLAGS,
-        # -ss before -i seeks the input to the nearest keyframe: no decode from the start.
-        "-ss",
-        f"{max(0.0, at_s):.3f}",
-        "-i",
-        _file(src),
-        "-map",
-        _video_in(facts),
-        "-frames:v",
-        "1",
-        "-vf",
-        f"scale={width}:{height},setsar=1",
-        "-q:v",
-        "2",
-        "-update",
-        "1",
-        "-f",
-        "image2",
-        _file(dst),
-    ]
+    # An input option (-ss before -i) seeks to the nearest keyframe: no decode from the start.
+    source = ffmpeg_python.input(_file(src), ss=f"{max(0.0, at_s):.3f}")
+    frame = _video_in(source, facts).filter("scale", width, height).filter("setsar", 1)
+    poster = ffmpeg_python.output(
+        frame, _file(dst), f="image2", update=1, **{"frames:v": 1, "q:v": 2}
+    )
+    return _command([poster], ffmpeg, progress=False)
 
 
 def storyboard_sheet_paths(out_dir: Path, layout: StoryboardLayout) -> list[Path]:
@@ -438,15 +422,14 @@ def captions_args(
     tracks = facts.text_subtitles
     if not tracks:
         return []
-    args = [ffmpeg, *COMMON_FLAGS, "-i", _file(src)]
-    for n, stream in enumerate(tracks):
-        args += [
-            "-map",
-            f"0:{stream.index}",
-            "-c:s",
-            "webvtt",
-            "-f",
-            "webvtt",
+    source = ffmpeg_python.input(_file(src))
+    outputs = [
+        ffmpeg_python.output(
+            source[str(stream.index)],
             _file(out_dir / caption_file_name(n)),
-        ]
-    return args
+            f="webvtt",
+            **{"c:s": "webvtt"},
+        )
+        for n, stream in enumerate(tracks)
+    ]
+    return _command(outputs, ffmpeg, progress=False)
