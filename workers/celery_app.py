@@ -1,7 +1,8 @@
 """The Celery app: one per Flask app, configured from the same Settings.
 
-Embedded default: the kombu filesystem transport keeps queued jobs as files in
-the data directory, so no server is needed and queued jobs survive a restart.
+Embedded default: a sturdier kombu filesystem transport (workers.embedded_transport)
+keeps queued jobs as files in the data directory, so no server is needed and queued
+jobs survive a restart.
 Production: CELERY_BROKER_URL (Redis) lets any number of workers share the work.
 Either way the database is the source of truth: a worker start re-queues clips
 a crash left behind (see workers.tasks.recover_after_restart).
@@ -18,6 +19,7 @@ from flask import Flask
 
 import workers.tasks  # registers the tasks (shared_task) on every Celery app made here
 from videocoach.config import Settings
+from workers import embedded_transport
 
 # A whole clip's processing may not run longer than this (each ffmpeg run has its own limit).
 TASK_TIME_LIMIT_S = 6 * 3600
@@ -33,7 +35,7 @@ def broker_settings(settings: Settings) -> dict[str, Any]:
     folder = settings.embedded_queue_dir
     folder.mkdir(parents=True, exist_ok=True)
     return {
-        "broker_url": "filesystem://",
+        "broker_url": f"{embedded_transport.SCHEME}://",
         "broker_transport_options": {
             "data_folder_in": str(folder),
             "data_folder_out": str(folder),

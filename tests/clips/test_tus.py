@@ -227,9 +227,39 @@ def test_full_upload_in_several_patches_becomes_a_clip_with_the_exact_bytes(
     assert clip["uploaded_by"] == member.id
     assert clip["original_size"] == len(data)
     assert stored_original(app, clip_id) == data
-    # The finished upload is gone: its URL no longer answers, its staged file was moved.
-    assert http("HEAD", uploader.url, headers={**TUS, **member.auth}).status_code == 404
-    assert not staged_file(app, uploader.url).exists()
+    assert not staged_file(app, uploader.url).exists()  # moved into storage, not copied
+
+
+def test_a_finished_upload_still_answers_head_and_a_repeated_patch_with_its_clip(
+    app, live_server, uploads_url, member, make_member
+):
+    """A phone whose last PATCH answer was lost asks again: it must learn the clip, not
+    upload the lesson a second time (tus 1.0: HEAD answers Upload-Offset when complete)."""
+    data = os.urandom(3000)
+    upload_url = new_upload(uploads_url, member, len(data))
+    finished = send_patch(upload_url, member, 0, data)
+    clip_id = finished.headers["Videocoach-Clip-Id"]
+
+    head = http("HEAD", upload_url, headers={**TUS, **member.auth})
+    assert head.status_code == 200
+    assert head.headers["Upload-Offset"] == head.headers["Upload-Length"] == str(len(data))
+    assert head.headers["Videocoach-Clip-Id"] == clip_id
+    again = send_patch(upload_url, member, len(data), b"")
+    assert again.status_code == 204
+    assert again.headers["Upload-Offset"] == str(len(data))
+    assert again.headers["Videocoach-Clip-Id"] == clip_id
+    assert send_patch(upload_url, member, 0, data).status_code == 409  # no second clip
+    listed = http(
+        "GET", f"{live_server}/api/v1/partnerships/{member.pid}/clips", headers=member.auth
+    )
+    assert [clip["id"] for clip in listed.json()["items"]] == [clip_id]
+    assert stored_original(app, clip_id) == data
+
+    outsider = make_member()
+    assert http("HEAD", upload_url, headers={**TUS, **outsider.auth}).status_code == 404
+    deleted = http("DELETE", f"{live_server}/api/v1/clips/{clip_id}", headers=member.auth)
+    assert deleted.status_code == 204
+    assert http("HEAD", upload_url, headers={**TUS, **member.auth}).status_code == 404
 
 
 def test_upload_resumes_after_a_dropped_connection_keeping_the_bytes_that_arrived(

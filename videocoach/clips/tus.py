@@ -124,8 +124,11 @@ def upload(uid: str) -> Response:
     """How many bytes the server has: resume from Upload-Offset."""
     _require_tus_version()
     found = uploads.get_upload(api_user(), uid)
+    clip = uploads.current_state(found)
     response = Response(status=200)
     response.headers.update(_upload_headers(found))
+    if clip is not None:
+        response.headers["Videocoach-Clip-Id"] = clip.id
     return response
 
 

@@ -10,6 +10,7 @@ import base64
 import binascii
 import fcntl
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -104,69 +105,120 @@ def _too_large_message(limit: int) -> str:
 
 
 def get_upload(user: User, upload_id: str) -> Upload:
-    """An unfinished, unexpired upload of this user (anyone else: 404)."""
+    """An unexpired upload of this user, unfinished or finished (anyone else: 404)."""
     upload = db.session.scalars(
         select(Upload).where(Upload.id == upload_id, Upload.user_id == user.id)
     ).first()
-    if upload is None or upload.expires_at <= utcnow() or not staged_path(upload.id).exists():
-        raise NotFound("This upload does not exist or has expired; start it again.")
+    if upload is None or upload.expires_at <= utcnow():
+        raise NotFound(GONE)
+    if upload.clip_id is None and not staged_path(upload.id).exists():
+        raise NotFound(GONE)  # finished, and its clip deleted since
     return upload
+
+
+GONE = "This upload does not exist or has expired; start it again."
+
+
+class _Finished(Exception):
+    """The staged file was taken by the request that received the last byte."""
 
 
 @contextmanager
 def exclusive(upload: Upload) -> Iterator[BinaryIO]:
-    """The staged file, open for writing, held by one request at a time."""
-    with staged_path(upload.id).open("r+b") as handle:
+    """The staged file, open for writing, held by one request at a time, with the
+    offset brought up to what is on disk: bytes a crashed server wrote before it could
+    record them still count, so a client resumes where the data ends."""
+    try:
+        handle = staged_path(upload.id).open("r+b")
+    except FileNotFoundError:
+        raise _Finished() from None
+    with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise Locked() from None
+        db.session.refresh(upload)  # the offset as the previous writer left it
+        on_disk = min(os.fstat(handle.fileno()).st_size, upload.length)
+        if on_disk > upload.offset:
+            log.info("upload %s: recovered %d bytes", upload.id, on_disk - upload.offset)
+            upload.offset = on_disk
+            transaction.commit()
         yield handle
 
 
+def current_state(upload: Upload) -> Clip | None:
+    """For HEAD: the offset the client should resume from, and the clip once the upload
+    is complete. An upload whose last byte arrived just before a crash is finished now."""
+    if upload.clip_id is None:
+        try:
+            with exclusive(upload):
+                if upload.offset == upload.length:
+                    return finish(upload)
+        except (_Finished, Locked):
+            db.session.refresh(upload)
+    return db.session.get(Clip, upload.clip_id) if upload.clip_id else None
+
+
 def append(upload: Upload, offset: int, body: BinaryIO) -> Clip | None:
-    """Write a PATCH body at `offset`; returns the new clip when the upload is complete.
+    """Write a PATCH body at `offset`; returns the clip when the upload is complete.
 
     Whatever arrives before a dropped connection is kept, so the client resumes there.
+    A PATCH at the final offset of a finished upload (its answer was lost on the way)
+    gets the same clip again, never a second one.
     """
-    with exclusive(upload) as handle:
-        db.session.refresh(upload)  # the offset as the previous writer left it
-        if offset != upload.offset:
-            raise Conflict(
-                f"Upload-Offset {offset} does not match the server's offset {upload.offset}.",
-                code="offset_mismatch",
-            )
-        handle.seek(offset)
-        written = 0
-        splicer = SocketSplicer.for_body(body)
-        try:
-            if splicer is not None:
-                if splicer.remaining > upload.length - offset:
+    try:
+        with exclusive(upload) as handle:
+            _check_offset(upload, offset)
+            _write(upload, handle, offset, body)
+            return finish(upload) if upload.offset == upload.length else None
+    except _Finished:
+        db.session.refresh(upload)
+    if upload.clip_id is None:
+        raise NotFound(GONE)
+    _check_offset(upload, offset)
+    return db.session.get(Clip, upload.clip_id)
+
+
+def _check_offset(upload: Upload, offset: int) -> None:
+    if offset != upload.offset:
+        raise Conflict(
+            f"Upload-Offset {offset} does not match the server's offset {upload.offset}.",
+            code="offset_mismatch",
+        )
+
+
+def _write(upload: Upload, handle: BinaryIO, offset: int, body: BinaryIO) -> None:
+    handle.seek(offset)
+    written = 0
+    splicer = SocketSplicer.for_body(body)
+    try:
+        if splicer is not None:
+            if splicer.remaining > upload.length - offset:
+                raise TooLarge("More bytes arrived than Upload-Length announced.")
+            try:
+                splicer.copy_into(handle.fileno(), offset)
+            finally:
+                written = splicer.written
+                log.info("upload %s: %d bytes spliced from the socket", upload.id, written)
+        else:
+            while chunk := body.read(CHUNK):
+                if offset + written + len(chunk) > upload.length:
                     raise TooLarge("More bytes arrived than Upload-Length announced.")
-                try:
-                    splicer.copy_into(handle.fileno(), offset)
-                finally:
-                    written = splicer.written
-                    log.info("upload %s: %d bytes spliced from the socket", upload.id, written)
-            else:
-                while chunk := body.read(CHUNK):
-                    if offset + written + len(chunk) > upload.length:
-                        raise TooLarge("More bytes arrived than Upload-Length announced.")
-                    handle.write(chunk)
-                    written += len(chunk)
-        except (OSError, ClientDisconnected):  # the client went away mid-body
-            log.info("upload %s interrupted at %d bytes", upload.id, offset + written)
-        finally:
-            handle.flush()
-            handle.truncate(offset + written)
-            upload.offset = offset + written
-            transaction.commit()
-    if upload.offset < upload.length:
-        return None
-    return finish(upload)
+                handle.write(chunk)
+                written += len(chunk)
+    except (OSError, ClientDisconnected):  # the client went away mid-body
+        log.info("upload %s interrupted at %d bytes", upload.id, offset + written)
+    finally:
+        handle.flush()
+        handle.truncate(offset + written)
+        upload.offset = offset + written
+        transaction.commit()
 
 
 def finish(upload: Upload) -> Clip:
+    """The last byte is in: the staged file becomes the clip's original. The upload is
+    kept, pointing at its clip, until it expires, so a client that missed the answer
+    learns the clip from HEAD or a repeated PATCH."""
     user = db.session.get(User, upload.user_id)
     assert user is not None
     clip = services.create_clip(
@@ -178,7 +230,7 @@ def finish(upload: Upload) -> Clip:
         visibility=upload.visibility,
         recorded_on=upload.recorded_on,
     )
-    db.session.delete(upload)
+    upload.clip_id = clip.id
     transaction.commit()
     return clip
 
