@@ -20,17 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import (
-    PASSWORD,
-    add_ready_clip,
-    free_port,
-    instance,
-    migrated_app,
-    percentile,
-    process,
-    videocoach,
-    wait_http,
-)
+from bench.common import PASSWORD, add_ready_clip, instance, migrated_app, percentile, web_server
 
 
 def main() -> None:
@@ -68,11 +58,8 @@ def main() -> None:
             db.session.commit()
         app.extensions["videocoach.engine"].dispose()
 
-        port = free_port()
-        log = Path(env["VIDEOCOACH_DATA_DIR"]) / "serve.log"
-        with process(videocoach("serve", "--no-worker", "--port", str(port)), env, log):
-            wait_http(f"http://127.0.0.1:{port}/healthz")
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        with web_server(env) as server:
+            connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
             headers = {"Authorization": f"Bearer {token}"}
             timings: dict[str, list[float]] = {"comments": [], "healthz": []}
             paths = {"comments": f"/api/v1/clips/{clip_id}/comments", "healthz": "/healthz"}

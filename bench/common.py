@@ -12,7 +12,10 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+
+from tests.helpers.processes import running
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "bench password 1234"
@@ -55,16 +58,11 @@ def instance(dir: str | None = None, **env: str) -> Iterator[dict[str, str]]:
 
 @contextmanager
 def process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen]:
-    with log.open("w") as out:
-        child = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
-        try:
-            yield child
-        finally:
-            child.terminate()
-            try:
-                child.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                child.kill()
+    with (
+        log.open("w") as out,
+        running(args, env=env, stdout=out, stderr=subprocess.STDOUT) as child,
+    ):
+        yield child
 
 
 def videocoach(*args: str) -> list[str]:
@@ -81,6 +79,30 @@ def wait_http(url: str, timeout: float = 60) -> None:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
+
+
+@dataclass(frozen=True)
+class Server:
+    """A running `videocoach serve` child and the port it answers on."""
+
+    port: int
+    child: subprocess.Popen
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@contextmanager
+def web_server(env: dict[str, str], log_name: str = "serve") -> Iterator[Server]:
+    """`videocoach serve --no-worker` (one process) on a free port, logging to
+    <data dir>/<log_name>.log; yields once /healthz answers, so timings exclude start-up."""
+    port = free_port()
+    log = Path(env["VIDEOCOACH_DATA_DIR"]) / f"{log_name}.log"
+    with process(videocoach("serve", "--no-worker", "--port", str(port)), env, log) as child:
+        server = Server(port, child)
+        wait_http(f"{server.base}/healthz")
+        yield server
 
 
 def migrated_app(env: dict[str, str]):  # type: ignore[no-untyped-def]

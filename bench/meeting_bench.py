@@ -25,6 +25,7 @@ import statistics
 import sys
 import threading
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -32,13 +33,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import (
     PASSWORD,
     add_ready_clip,
-    free_port,
     instance,
     migrated_app,
     percentile,
-    process,
-    videocoach,
-    wait_http,
+    web_server,
 )
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -177,30 +175,14 @@ def report(name: str, values: list[float]) -> str:
 
 def run(mode: str, listeners: int, seeks: int) -> None:
     extra = {"REDIS_URL": REDIS_URL} if mode == "redis" else {"REDIS_URL": ""}
-    with instance(**extra) as env:
+    with instance(**extra) as env, ExitStack() as servers:
         meeting_id, driver_token, tokens = setup(env, listeners)
-        data = Path(env["VIDEOCOACH_DATA_DIR"])
-        ports = [free_port(), free_port()] if mode == "redis" else [free_port()]
-        servers = [
-            process(
-                videocoach("serve", "--no-worker", "--port", str(port)),
-                env,
-                data / f"serve-{port}.log",
-            )
-            for port in ports
-        ]
-        for server in servers:
-            server.__enter__()
-        try:
-            for port in ports:
-                wait_http(f"http://127.0.0.1:{port}/healthz")
-            every, slowest, bare, answered = measure(
-                ports[0], ports[-1], meeting_id, driver_token, tokens, seeks
-            )
-            pubsub = redis_round_trips(seeks) if mode == "redis" else None
-        finally:
-            for server in servers:
-                server.__exit__(None, None, None)
+        names = ["serve-a", "serve-b"] if mode == "redis" else ["serve"]
+        ports = [servers.enter_context(web_server(env, name)).port for name in names]
+        every, slowest, bare, answered = measure(
+            ports[0], ports[-1], meeting_id, driver_token, tokens, seeks
+        )
+        pubsub = redis_round_trips(seeks) if mode == "redis" else None
     where = (
         "listeners on process A, driver on process B, through Redis"
         if mode == "redis"

@@ -23,16 +23,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import PASSWORD, instance, median, process, timed, videocoach
+from bench.common import PASSWORD, instance, median, migrated_app, process, timed, videocoach
+
+
+def ffmpeg(*args: str) -> list[str]:
+    """ffmpeg with `args`, overwriting its output and printing errors only: as every run here."""
+    return ["ffmpeg", "-v", "error", "-y", *args]
 
 
 def make_clip(path: Path, seconds: int) -> None:
     subprocess.run(
-        [
-            "ffmpeg",
-            "-v",
-            "error",
-            "-y",
+        ffmpeg(
             "-f",
             "lavfi",
             "-i",
@@ -57,18 +58,14 @@ def make_clip(path: Path, seconds: int) -> None:
             "128k",
             "-shortest",
             str(path),
-        ],
+        ),
         check=True,
     )
 
 
 def reference_transcode(src: Path, out: Path) -> float:
     return timed(
-        [
-            "ffmpeg",
-            "-v",
-            "error",
-            "-y",
+        ffmpeg(
             "-i",
             str(src),
             "-vf",
@@ -86,7 +83,7 @@ def reference_transcode(src: Path, out: Path) -> float:
             "-movflags",
             "+faststart",
             str(out),
-        ]
+        )
     )
 
 
@@ -95,11 +92,7 @@ def reference_remux(src: Path, out: Path) -> float:
         ["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json", str(src)]
     )
     remux = timed(
-        [
-            "ffmpeg",
-            "-v",
-            "error",
-            "-y",
+        ffmpeg(
             "-i",
             str(src),
             "-map",
@@ -111,7 +104,7 @@ def reference_remux(src: Path, out: Path) -> float:
             "-movflags",
             "+faststart",
             str(out),
-        ]
+        )
     )
     return probe + remux
 
@@ -129,18 +122,13 @@ def main() -> None:
         make_clip(clip, options.seconds)
         print(f"  {clip.stat().st_size / 1e6:.0f} MB", flush=True)
 
-        import os
-
-        os.environ.update(env)
-        from videocoach import create_app, db, transaction
+        app = migrated_app(env)
+        from videocoach import db, transaction
         from videocoach.accounts.services import create_user
         from videocoach.clips import services
         from videocoach.clips.models import Clip
-        from videocoach.migrate import upgrade
         from videocoach.partnerships.services import create_partnership
 
-        app = create_app()
-        upgrade(app)
         with app.app_context():
             user = create_user("bench@school.example", PASSWORD, "Bench")
             pid = create_partnership(user, "Bench", "teacher").id

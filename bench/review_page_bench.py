@@ -22,28 +22,17 @@ fires every ~250 ms while playing). The usual bar for "responsive" is no task ov
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import PASSWORD, free_port, instance, median, process, videocoach, wait_http
+from bench.common import PASSWORD, instance, median, migrated_app, web_server
+from tests.helpers.chromium import launch_chromium, sign_in_with
+from tests.helpers.media import make_lesson_clip_with
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [  # as tests/browser/conftest.py
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 LONG_TASK_LIMIT_MS = 200
 
 # Runs in every page before its own scripts: long tasks and the moment the list is loaded.
@@ -109,33 +98,21 @@ async (seconds) => {
 """
 
 
-def make_clip(path: Path, seconds: int) -> None:
-    video = f"testsrc2=size=640x360:rate=30:duration={seconds}"
-    audio = f"sine=frequency=440:duration={seconds}"
-    command = ["ffmpeg", "-nostdin", "-y", "-hide_banner", "-loglevel", "error"]
-    command += ["-f", "lavfi", "-i", video, "-f", "lavfi", "-i", audio]
-    command += ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p"]
-    command += ["-c:a", "aac", "-shortest", str(path)]
-    subprocess.run(command, check=True, capture_output=True)
-
-
-def setup(data: Path, comments: int, seconds: int) -> dict[str, str]:
+def setup(env: dict[str, str], comments: int, seconds: int) -> dict[str, str]:
     """Users, a partnership, goals, two processed clips; returns the ids to visit."""
+    app = migrated_app(env)
     from videocoach import create_app, db, transaction
     from videocoach.accounts.services import create_user
     from videocoach.clips.models import Clip
     from videocoach.clips.services import create_clip
     from videocoach.comments.services import create_comment
-    from videocoach.migrate import upgrade
     from videocoach.partnerships.goals import create_goal
     from videocoach.partnerships.models import Membership
     from videocoach.partnerships.services import create_partnership
 
-    app = create_app()
-    upgrade(app)
     eager = create_app({"VIDEOCOACH_TASKS_EAGER": "1"})
-    source = data / "source.mp4"
-    make_clip(source, seconds)
+    data = Path(env["VIDEOCOACH_DATA_DIR"])
+    source = make_lesson_clip_with("ffmpeg", data / "source.mp4", seconds, size="640x360")
     with eager.app_context():
         teacher = create_user("teacher@school.example", PASSWORD, "Tess Teacher")
         coach = create_user("coach@school.example", PASSWORD, "Cole Coach")
@@ -191,30 +168,18 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     with instance() as env:
-        os.environ.update(env)
-        data = Path(env["VIDEOCOACH_DATA_DIR"])
         started = time.perf_counter()
-        ids = setup(data, options.comments, options.clip_seconds)
+        ids = setup(env, options.comments, options.clip_seconds)
         print(f"set up in {time.perf_counter() - started:.1f} s", flush=True)
 
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        serve = videocoach("serve", "--no-worker", "--port", str(port))
-        with process(serve, env, data / "serve.log"), sync_playwright() as playwright:
-            wait_http(f"{base}/healthz")
-            browser = playwright.chromium.launch(
-                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-            )
+        with web_server(env) as server, sync_playwright() as playwright:
+            base = server.base
+            browser = launch_chromium(playwright)
             context = browser.new_context(viewport={"width": 1280, "height": 800})
             context.set_default_timeout(60_000)
             context.add_init_script(PROBE)
             page = context.new_page()
-            page.goto(f"{base}/login")
-            page.get_by_label("Email").fill(ids["email"])
-            page.get_by_label("Password").fill(PASSWORD)
-            with page.expect_navigation():
-                page.get_by_role("button", name="Sign in").click()
-            assert "/login" not in page.url, "sign-in failed"
+            sign_in_with(page, base, ids["email"], PASSWORD)
             page.close()
 
             runs: dict[str, list[dict]] = {"empty": [], "busy": []}

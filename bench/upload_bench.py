@@ -14,29 +14,19 @@ minus its size before the upload.
 from __future__ import annotations
 
 import argparse
-import base64
-import json
 import os
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import (
-    PASSWORD,
-    free_port,
-    instance,
-    median,
-    process,
-    timed,
-    videocoach,
-    wait_http,
-)
+from bench.common import PASSWORD, instance, median, timed, web_server
+from tests.helpers.live_api import teacher_with_partnership
+from tests.helpers.tus import metadata_header
 
 MiB = 1024 * 1024
 
@@ -59,72 +49,51 @@ class PeakSampler(threading.Thread):
             time.sleep(0.02)
 
 
-def api(base: str, path: str, body: dict, token: str | None = None) -> dict:
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    request = urllib.request.Request(base + path, json.dumps(body).encode(), headers)
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.load(response)
+def curl(*args: str) -> str:
+    """What `curl -sS <args>` prints (headers too, with -i); a failed transfer raises."""
+    return subprocess.run(["curl", "-sS", *args], check=True, capture_output=True, text=True).stdout
+
+
+def header_args(*headers: str) -> list[str]:
+    """curl's `-H <header>` for each header, so a request reads as its list of headers."""
+    return [arg for header in headers for arg in ("-H", header)]
 
 
 def tus_upload(base: str, token: str, pid: str, path: Path) -> float:
-    meta = ",".join(
-        f"{k} {base64.b64encode(v.encode()).decode()}"
-        for k, v in {"partnership_id": pid, "filename": path.name, "title": "Bench"}.items()
-    )
+    meta = metadata_header(partnership_id=pid, filename=path.name, title="Bench")
     start = time.perf_counter()
-    created = subprocess.run(
-        [
-            "curl",
-            "-sS",
-            "-i",
-            "-X",
-            "POST",
-            f"{base}/api/v1/uploads",
-            "-H",
+    created = curl(
+        "-i",
+        "-X",
+        "POST",
+        f"{base}/api/v1/uploads",
+        *header_args(
             f"Authorization: Bearer {token}",
-            "-H",
             "Tus-Resumable: 1.0.0",
-            "-H",
             f"Upload-Length: {path.stat().st_size}",
-            "-H",
             f"Upload-Metadata: {meta}",
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
+        ),
+    )
     location = next(
         line.split(":", 1)[1].strip()
         for line in created.splitlines()
         if line.lower().startswith("location:")
     )
-    finished = subprocess.run(
-        [
-            "curl",
-            "-sS",
-            "-i",
-            "-X",
-            "PATCH",
-            "-T",
-            str(path),
-            location,
-            "-H",
+    finished = curl(
+        "-i",
+        "-X",
+        "PATCH",
+        "-T",
+        str(path),
+        location,
+        *header_args(
             f"Authorization: Bearer {token}",
-            "-H",
             "Tus-Resumable: 1.0.0",
-            "-H",
             "Upload-Offset: 0",
-            "-H",
             "Content-Type: application/offset+octet-stream",
-            "-H",
             "Expect:",
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
+        ),
+    )
     elapsed = time.perf_counter() - start
     assert "Videocoach-Clip-Id" in finished, finished[:500]
     return elapsed
@@ -132,26 +101,16 @@ def tus_upload(base: str, token: str, pid: str, path: Path) -> float:
 
 def multipart_upload(base: str, token: str, pid: str, path: Path) -> float:
     start = time.perf_counter()
-    out = subprocess.run(
-        [
-            "curl",
-            "-sS",
-            "-X",
-            "POST",
-            f"{base}/api/v1/partnerships/{pid}/clips",
-            "-H",
-            f"Authorization: Bearer {token}",
-            "-H",
-            "Expect:",
-            "-F",
-            f"file=@{path};type=video/mp4",
-            "-F",
-            "title=Bench",
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
+    out = curl(
+        "-X",
+        "POST",
+        f"{base}/api/v1/partnerships/{pid}/clips",
+        *header_args(f"Authorization: Bearer {token}", "Expect:"),
+        "-F",
+        f"file=@{path};type=video/mp4",
+        "-F",
+        "title=Bench",
+    )
     elapsed = time.perf_counter() - start
     assert '"clip"' in out, out[:500]
     return elapsed
@@ -173,23 +132,12 @@ def main() -> None:
             block = os.urandom(64 * MiB)
             for _ in range(size // len(block)):
                 handle.write(block)
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        log = Path(env["VIDEOCOACH_DATA_DIR"]) / "serve.log"
-        with process(videocoach("serve", "--no-worker", "--port", str(port)), env, log) as server:
-            wait_http(base + "/healthz")
-            api(
-                base,
-                "/api/v1/auth/register",
-                {"email": "bench@school.example", "password": PASSWORD, "name": "Bench"},
+        with web_server(env) as server:
+            base = server.base
+            token, pid = teacher_with_partnership(
+                base, "bench@school.example", PASSWORD, "Bench", "Bench"
             )
-            token = api(
-                base, "/api/v1/auth/tokens", {"email": "bench@school.example", "password": PASSWORD}
-            )["token"]
-            pid = api(base, "/api/v1/partnerships", {"name": "Bench", "role": "teacher"}, token)[
-                "partnership"
-            ]["id"]
-            server_pid = server.pid
+            server_pid = server.child.pid
             media = Path(env["VIDEOCOACH_DATA_DIR"])
             results: dict[str, list[float]] = {}
             durable: dict[str, list[float]] = {}

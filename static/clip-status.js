@@ -1,4 +1,7 @@
-// Live processing status: polls the clip API until the clip is ready or failed.
+// Live processing status: polls the clip API while the clip waits or is processed.
+// Boxes are only marked live (data-clip-status) for such clips, so a failed clip's page
+// never polls. A box marked data-reload-when-done reloads its page once when processing
+// ends (to show the player, or the failed clip's page); list boxes just update in place.
 (function () {
   "use strict";
   var labels = {
@@ -15,33 +18,49 @@
     images: "Making previews"
   };
 
+  function show(box, clip) {
+    box.className = "clip-status status-" + clip.status;
+    var label = labels[clip.status] || clip.status;
+    if (clip.status === "processing" && steps[clip.step]) label += ": " + steps[clip.step].toLowerCase();
+    box.querySelector(".status-label").textContent = label;
+    var bar = box.querySelector("progress");
+    bar.value = clip.progress;
+    bar.textContent = Math.round(clip.progress * 100) + "%";
+    bar.hidden = clip.status === "ready" || clip.status === "failed";
+    var delay = box.querySelector(".clip-delay");
+    if (delay) {
+      delay.textContent = clip.delay || "";
+      delay.hidden = !clip.delay;
+    }
+    var error = box.querySelector(".clip-error");
+    error.textContent = clip.error || "";
+    error.hidden = !clip.error;
+  }
+
+  function showMedia(clip) {
+    var player = document.getElementById("player");
+    if (!player) return;
+    if (clip.media.video && !player.getAttribute("src")) {
+      player.src = clip.media.video;
+      var note = document.getElementById("not-playable");
+      if (note) note.hidden = true;
+    }
+    if (clip.media.poster && !player.getAttribute("poster")) player.poster = clip.media.poster;
+  }
+
   function poll(box) {
     fetch(box.dataset.clipStatus, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (data) {
-        if (!data) return;
+        if (!data) return; // gone or no longer visible: stop asking
         var clip = data.clip;
-        box.className = "clip-status status-" + clip.status;
-        var label = labels[clip.status] || clip.status;
-        if (clip.status === "processing" && steps[clip.step]) label += ": " + steps[clip.step].toLowerCase();
-        box.querySelector(".status-label").textContent = label;
-        var bar = box.querySelector("progress");
-        bar.value = clip.progress;
-        bar.textContent = Math.round(clip.progress * 100) + "%";
-        bar.hidden = clip.status === "ready" || clip.status === "failed";
-        var error = box.querySelector(".clip-error");
-        error.textContent = clip.error || "";
-        error.hidden = !clip.error;
-        var player = document.getElementById("player");
-        if (player && clip.media.video && !player.getAttribute("src")) {
-          player.src = clip.media.video;
-          var note = document.getElementById("not-playable");
-          if (note) note.hidden = true;
-        }
-        if (player && clip.media.poster && !player.getAttribute("poster")) player.poster = clip.media.poster;
+        show(box, clip);
+        showMedia(clip);
         if (clip.status === "ready" || clip.status === "failed") {
-          if (clip.status === "ready" && !player) window.location.reload();
-          if (clip.status === "failed") window.location.reload();
+          // Once, because this box only polls while the clip waits or is processed. A page
+          // that already plays the quick copy keeps playing: only a failure redraws it.
+          var playing = document.getElementById("player") && clip.status === "ready";
+          if (box.hasAttribute("data-reload-when-done") && !playing) window.location.reload();
           return;
         }
         window.setTimeout(function () { poll(box); }, 2000);

@@ -82,14 +82,25 @@ def drop_postgres_schema(schema: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'videocoach.sqlite3'}"
+@contextmanager
+def fresh_database(backend: str, sqlite_file: Path) -> Iterator[str]:
+    """The URL of a fresh database of `backend`: the SQLite file `sqlite_file`, or a PostgreSQL
+    schema of its own that is dropped when the block ends."""
+    if backend == "sqlite":
+        yield f"sqlite:///{sqlite_file}"
         return
     schema, url = new_postgres_schema()
-    yield url
-    drop_postgres_schema(schema)
+    try:
+        yield url
+    finally:
+        drop_postgres_schema(schema)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    sqlite_file = tmp_path_factory.mktemp("sqlite") / "videocoach.sqlite3"
+    with fresh_database(request.param, sqlite_file) as url:
+        yield url
 
 
 def app_config(database_url: str, data_dir: Path, **overrides: str) -> dict[str, str]:
@@ -254,6 +265,11 @@ def csrf_token(client: FlaskClient, page: str = "/login") -> str:
 def post_form(client: FlaskClient, path: str, data: dict[str, str] | None = None, **kwargs: Any):
     """Submit a page form the way a browser does, CSRF token included."""
     return client.post(path, data={**(data or {}), "csrf_token": csrf_token(client)}, **kwargs)
+
+
+def post_login(client: FlaskClient, email: str, password: str = PASSWORD, **kwargs: Any):
+    """Submit the sign-in form as a browser does (CSRF token included)."""
+    return post_form(client, "/login", {"email": email, "password": password}, **kwargs)
 
 
 def error_next_to(html: str, name: str) -> str:

@@ -2,21 +2,58 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import PASSWORD, free_port
+from tests.helpers.live_api import teacher_with_partnership
 
 VIDEOCOACH = [sys.executable, "-m", "videocoach.cli"]
 
 
 def cli_env(tmp_path, **extra: str) -> dict[str, str]:
     return {"PATH": os.environ["PATH"], "VIDEOCOACH_DATA_DIR": str(tmp_path / "data"), **extra}
+
+
+@contextmanager
+def cli_server(tmp_path: Path, *options: str) -> Iterator[str]:
+    """`videocoach serve` as a real process on a free port; yields its base URL once /healthz
+    answers (a server that exits or takes over 60 s fails the test with its output)."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [*VIDEOCOACH, "serve", "--port", str(port), *options],
+        env=cli_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/healthz", timeout=5).close()
+                break
+            except OSError:
+                if server.poll() is None and time.monotonic() < deadline:
+                    time.sleep(0.2)
+                    continue
+                server.terminate()  # so reading its output cannot block on a hung server
+                raise AssertionError(server.stdout.read() if server.stdout else "") from None
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def test_help_lists_the_commands():
@@ -54,32 +91,17 @@ def test_create_user_refuses_a_weak_password(tmp_path):
 
 @pytest.mark.slow
 def test_serve_applies_migrations_and_serves_the_signup_page(tmp_path):
-    port = free_port()
-    server = subprocess.Popen(
-        [*VIDEOCOACH, "serve", "--port", str(port), "--no-worker"],
-        env=cli_env(tmp_path),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/signup", timeout=5) as page:
-                    body = page.read().decode()
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(server.stdout.read() if server.stdout else "") from None
-                time.sleep(0.2)
+    with cli_server(tmp_path, "--no-worker") as base:
+        with urllib.request.urlopen(f"{base}/signup", timeout=5) as page:
+            body = page.read().decode()
         assert "Create your account" in body
         assert (tmp_path / "data" / "videocoach.sqlite3").exists()
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as ready:
-            assert ready.status == 200
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+        # Nothing processes uploads without a worker, and /readyz says so.
+        with pytest.raises(urllib.error.HTTPError) as not_ready:
+            urllib.request.urlopen(f"{base}/readyz", timeout=5)
+        assert not_ready.value.code == 503
+        problems = json.loads(not_ready.value.read())["problems"]
+        assert problems[0].startswith("No background worker has reported")
 
 
 @pytest.mark.slow
@@ -87,36 +109,9 @@ def test_serve_runs_the_embedded_worker_that_processes_uploads(tmp_path, media_s
     """What `make run` gives a teacher: upload a clip, and it becomes ready with no broker."""
     import requests
 
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [*VIDEOCOACH, "serve", "--port", str(port)],
-        env=cli_env(tmp_path),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                requests.get(f"{base}/healthz", timeout=2)
-                break
-            except requests.ConnectionError:
-                assert server.poll() is None and time.monotonic() < deadline
-                time.sleep(0.2)
-        account = {"email": "tess@school.example", "password": PASSWORD}
-        requests.post(f"{base}/api/v1/auth/register", json={**account, "name": "Tess"}, timeout=10)
-        token = requests.post(f"{base}/api/v1/auth/tokens", json=account, timeout=10).json()[
-            "token"
-        ]
+    with cli_server(tmp_path) as base:
+        token, pid = teacher_with_partnership(base, "tess@school.example", PASSWORD, "Tess", "P")
         auth = {"Authorization": f"Bearer {token}"}
-        pid = requests.post(
-            f"{base}/api/v1/partnerships",
-            json={"name": "P", "role": "teacher"},
-            headers=auth,
-            timeout=10,
-        ).json()["partnership"]["id"]
         with media_samples["h264_aac.mp4"].open("rb") as clip_file:
             created = requests.post(
                 f"{base}/api/v1/partnerships/{pid}/clips",
@@ -135,9 +130,6 @@ def test_serve_runs_the_embedded_worker_that_processes_uploads(tmp_path, media_s
         assert clip["status"] == "ready", clip["error"]
         video = requests.get(base + clip["media"]["video"], headers=auth, timeout=10)
         assert video.status_code == 200 and video.headers["Content-Type"] == "video/mp4"
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def test_worker_says_plainly_when_ffmpeg_is_missing(tmp_path):

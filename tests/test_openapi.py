@@ -22,6 +22,9 @@ def test_openapi_document_describes_every_api_route(app, client):
     assert "bearerAuth" in spec["components"]["securitySchemes"]
 
 
-def test_health_endpoints_reveal_nothing(client):
+def test_health_endpoints_reveal_nothing(app, client):
+    from tests.test_health import worker_beats
+
+    worker_beats(app)
     assert client.get("/healthz").json == {"status": "ok"}
     assert client.get("/readyz").json == {"status": "ok"}

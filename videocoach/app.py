@@ -71,6 +71,9 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,  # valid for the session: coaches leave tabs open for hours
         RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
         RATELIMIT_HEADERS_ENABLED=True,
+        # Redis away: keep counting sign-in attempts in this process (limits still hold, per
+        # process) and log a warning, rather than fail open silently or refuse every login.
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
         JSON_SORT_KEYS=False,
         DEBUG=settings.debug,
     )

@@ -81,6 +81,13 @@ class Settings:
     upload_expiry: timedelta = timedelta(hours=24)
     # Live meeting streams one web process keeps open at once (each holds a thread).
     live_stream_limit: int = 48
+    # Never stuck: a job whose heartbeat is this old was interrupted; a clip is tried at
+    # most max_attempts times; workers reconcile every reconcile_every_s; a clip waiting
+    # longer than processing_delay is reported to the site admins.
+    job_stale_after: timedelta = timedelta(minutes=2)
+    max_attempts: int = 3
+    reconcile_every_s: float = 60.0
+    processing_delay: timedelta = timedelta(minutes=10)
     debug: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -126,6 +133,12 @@ class Settings:
             celery_queue=env.get("VIDEOCOACH_CELERY_QUEUE") or "videocoach",
             upload_expiry=timedelta(hours=_number(env, "VIDEOCOACH_UPLOAD_EXPIRY_HOURS", 24)),
             live_stream_limit=int(_number(env, "VIDEOCOACH_LIVE_STREAMS", 48)),
+            job_stale_after=timedelta(seconds=_number(env, "VIDEOCOACH_JOB_STALE_SECONDS", 120)),
+            max_attempts=int(_number(env, "VIDEOCOACH_MAX_ATTEMPTS", 3)),
+            reconcile_every_s=_number(env, "VIDEOCOACH_RECONCILE_SECONDS", 60),
+            processing_delay=timedelta(
+                minutes=_number(env, "VIDEOCOACH_PROCESSING_DELAY_MINUTES", 10)
+            ),
             debug=_flag(env.get("VIDEOCOACH_DEBUG")),
             extra={k: v for k, v in env.items() if k.startswith("VIDEOCOACH_TEST_")},
         )

@@ -6,11 +6,15 @@ import logging
 import re
 from typing import Any
 
+import kombu.exceptions
+import redis.exceptions
+import sqlalchemy.exc
 from flask import Flask, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from videocoach import db
 from videocoach.api import API_PREFIX, error_response
 from videocoach.errors import DomainError
 
@@ -28,6 +32,7 @@ _CODES = {
     422: ("validation_failed", "Some values are not valid."),
     429: ("rate_limited", "Too many attempts. Wait a minute and try again."),
     500: ("internal_error", "Something went wrong on our side. Please try again."),
+    503: ("service_unavailable", "The service is not available right now. Try again soon."),
 }
 
 
@@ -96,7 +101,39 @@ def handle_unexpected(error: Exception) -> ResponseReturnValue:
     return handle_http_exception(InternalServerError())
 
 
+# Nothing a person did wrong, and nothing to fix by changing the request: a dependency is
+# away for a moment. The transaction was rolled back, so trying again later is safe.
+DATABASE_AWAY = (
+    "The service cannot reach its database right now, so nothing was saved. Try again in a minute."
+)
+QUEUE_AWAY = "The service cannot reach its job queue or Redis right now. Try again in a minute."
+
+
+def handle_database_away(error: sqlalchemy.exc.OperationalError) -> ResponseReturnValue:
+    log.error("database unreachable on %s %s: %s", request.method, request.path, error.orig)
+    db.session.rollback()
+    return _unavailable(DATABASE_AWAY)
+
+
+def handle_queue_away(error: Exception) -> ResponseReturnValue:
+    log.error("broker or Redis unreachable on %s %s: %s", request.method, request.path, error)
+    return _unavailable(QUEUE_AWAY)
+
+
+def _unavailable(message: str) -> ResponseReturnValue:
+    headers = {"Retry-After": "30"}
+    if wants_json():
+        body, status = error_response(503, "service_unavailable", message)  # type: ignore[misc]
+        return body, status, headers
+    return render_template("unavailable.html", message=message), 503, headers
+
+
 def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(sqlalchemy.exc.OperationalError, handle_database_away)
+    app.register_error_handler(sqlalchemy.exc.InterfaceError, handle_database_away)
+    app.register_error_handler(kombu.exceptions.OperationalError, handle_queue_away)
+    app.register_error_handler(redis.exceptions.ConnectionError, handle_queue_away)
+    app.register_error_handler(redis.exceptions.TimeoutError, handle_queue_away)
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(HTTPException, handle_http_exception)

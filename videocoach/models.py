@@ -1,6 +1,7 @@
 """Imports every model so the metadata is complete (Alembic, tests, table cleanup)."""
 
 from videocoach.accounts.models import ApiToken, User
+from videocoach.background import WorkerHeartbeat
 from videocoach.clips.models import Clip, ClipAsset, ClipView, Upload
 from videocoach.comments.models import Comment, comment_goals
 from videocoach.db import Base
@@ -25,5 +26,6 @@ __all__ = [
     "Partnership",
     "Upload",
     "User",
+    "WorkerHeartbeat",
     "comment_goals",
 ]

@@ -16,30 +16,105 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 from types import FrameType
 
 from cheroot.wsgi import Server
 from flask import Flask
 
+from videocoach import background
+from videocoach.lifetimes import die_with_parent_on_term
+
 log = logging.getLogger(__name__)
+
 # Seconds a connection may stay silent; a stalled upload then resumes from its offset.
 SOCKET_TIMEOUT_S = 60
 
 
-def start_worker_process() -> subprocess.Popen[bytes]:
-    """`videocoach worker` as a child, with the same configuration."""
-    child = subprocess.Popen([sys.executable, "-m", "videocoach.cli", "worker"], env=os.environ)
+class WorkerSupervisor:
+    """Runs `videocoach worker` as a child with the same configuration, and starts it again
+    whenever it exits (with a growing pause, so a worker that cannot start does not spin).
+    /readyz and clip pages learn of a dead or stalled worker from its heartbeat."""
 
-    def stop() -> None:
-        if child.poll() is None:
+    FIRST_PAUSE_S = 1.0
+    LONGEST_PAUSE_S = 60.0
+    # A worker that ran this long was healthy: the next restart is quick again.
+    HEALTHY_AFTER_S = 60.0
+
+    def __init__(self) -> None:
+        self.child: subprocess.Popen[bytes] | None = None
+        self.last_exit: str | None = None
+        self.stopping = threading.Event()
+        self.restarts = 0
+        self.thread = threading.Thread(target=self._supervise, name="worker-supervisor")
+        self.thread.daemon = True
+
+    def start(self) -> None:
+        self.child = self._spawn()
+        self.thread.start()
+        atexit.register(self.stop)
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "videocoach.cli", "worker"],
+            env=os.environ,
+            preexec_fn=die_with_parent_on_term,  # serve killed: its worker stops too
+        )
+
+    def _supervise(self) -> None:
+        pause = self.FIRST_PAUSE_S
+        while not self.stopping.is_set():
+            assert self.child is not None
+            started = time.monotonic()
+            code = self.child.wait()
+            if self.stopping.is_set():
+                return
+            if time.monotonic() - started >= self.HEALTHY_AFTER_S:
+                pause = self.FIRST_PAUSE_S
+            self.last_exit = _how_it_ended(code)
+            log.error(
+                "the background worker (pid %d) %s; starting it again in %.0f s",
+                self.child.pid,
+                self.last_exit,
+                pause,
+            )
+            if self.stopping.wait(pause):
+                return
+            pause = min(self.LONGEST_PAUSE_S, pause * 2)
+            self.child = self._spawn()
+            self.restarts += 1
+            log.info("background worker started again (pid %d)", self.child.pid)
+
+    def problem(self) -> str | None:
+        """For /readyz (needs an app context): a sentence while the worker is down or has
+        not reported since it was (re)started."""
+        child = self.child
+        if child is None or child.poll() is not None:
+            ended = f" ({self.last_exit})" if self.last_exit else ""
+            return f"The background worker stopped{ended}; it is being started again."
+        if not background.live_workers(background.worker_name(child.pid)):
+            return "The background worker is starting; new uploads wait until it is ready."
+        return None
+
+    def stop(self) -> None:
+        self.stopping.set()
+        child = self.child
+        if child is not None and child.poll() is None:
             child.terminate()
             try:
                 child.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 child.kill()
 
-    atexit.register(stop)
-    return child
+
+def _how_it_ended(code: int) -> str:
+    if code < 0:
+        try:
+            return f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited with status {code}"
 
 
 def _stop_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
@@ -48,7 +123,9 @@ def _stop_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
 
 def serve_app(app: Flask, *, host: str, port: int, threads: int, with_worker: bool) -> None:
     if with_worker:
-        start_worker_process()
+        supervisor = WorkerSupervisor()
+        app.extensions[background.SUPERVISOR_KEY] = supervisor
+        supervisor.start()
     server = Server(
         (host, port),
         app,

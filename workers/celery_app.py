@@ -10,16 +10,25 @@ a crash left behind (see workers.tasks.recover_after_restart).
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+import threading
+import time
 from typing import Any
 
 from celery import Celery, Task
-from celery.signals import worker_process_init, worker_ready
+from celery.signals import worker_process_init, worker_ready, worker_shutdown
 from flask import Flask
 
 import workers.tasks  # registers the tasks (shared_task) on every Celery app made here
+from videocoach import background, db
 from videocoach.config import Settings
+from videocoach.db import utcnow
+from videocoach.lifetimes import die_with_parent
 from workers import embedded_transport
+
+log = logging.getLogger(__name__)
 
 # A whole clip's processing may not run longer than this (each ffmpeg run has its own limit).
 TASK_TIME_LIMIT_S = 6 * 3600
@@ -74,19 +83,66 @@ def init_celery(app: Flask, settings: Settings) -> Celery:
     return celery
 
 
+class Housekeeping:
+    """The worker main process's own thread: a heartbeat row every few seconds (so /readyz
+    and clip pages know a worker is alive) and, every reconcile period, the reconcile pass
+    that hands over clips nobody is working on and removes unused scratch space."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self.name = background.worker_name(os.getpid())
+        self.started_at = utcnow()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="housekeeping", daemon=True)
+
+    def _run(self) -> None:
+        settings = self.app.extensions["videocoach.settings"]
+        next_reconcile = time.monotonic() + settings.reconcile_every_s
+        while True:
+            with self.app.app_context():
+                try:
+                    background.record_beat(self.name, os.getpid(), self.started_at)
+                    if time.monotonic() >= next_reconcile:
+                        next_reconcile = time.monotonic() + settings.reconcile_every_s
+                        workers.tasks.reconcile()
+                except Exception:  # the database may be away for a moment; never stop beating
+                    log.exception("worker housekeeping failed; will try again")
+                finally:
+                    db.session.remove()
+            if self.stop.wait(background.BEAT_EVERY_S):
+                return
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def shut_down(self) -> None:
+        self.stop.set()
+        self.thread.join(timeout=10)
+        with self.app.app_context(), contextlib.suppress(Exception):
+            background.forget(self.name)
+
+
 def run_worker(app: Flask, *, concurrency: int, loglevel: str = "INFO") -> None:
     """Run a worker for this app's broker: re-queue what a crash left, then take jobs."""
     celery: Celery = app.extensions["celery"]
+    housekeeping = Housekeeping(app)
 
     @worker_ready.connect(weak=False)
     def _recover(**_kwargs: object) -> None:
         with app.app_context():
             workers.tasks.recover_after_restart()
+        housekeeping.start()
+
+    @worker_shutdown.connect(weak=False)
+    def _goodbye(**_kwargs: object) -> None:
+        housekeeping.shut_down()
 
     @worker_process_init.connect(weak=False)
     def _fresh_connections(**_kwargs: object) -> None:
-        # A forked child must not share the parent's database connections.
+        # A forked child must not share the parent's database connections, nor outlive the
+        # worker that hands it jobs (a killed worker's jobs are claimed again elsewhere).
         app.extensions["videocoach.engine"].dispose(close=False)
+        die_with_parent()
 
     celery.worker_main(
         [

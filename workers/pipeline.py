@@ -14,20 +14,19 @@ import json
 import logging
 import math
 import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.exc import OperationalError
 
 from videocoach import db, transaction
-from videocoach.clips import files
+from videocoach.clips import dispatch, files
 from videocoach.clips.models import AssetKind, Clip, ClipAsset, ClipStatus
 from videocoach.config import current_settings
 from videocoach.db import new_id, utcnow
@@ -39,8 +38,8 @@ from videocoach.storage.base import file_sha256
 
 log = logging.getLogger(__name__)
 
-STALE_AFTER = timedelta(minutes=2)
-HEARTBEAT_EVERY_S = 20.0
+# A claim's heartbeat goes stale after settings.job_stale_after; beat well within it.
+HEARTBEATS_PER_STALE_PERIOD = 6
 PROGRESS_EVERY_S = 1.0
 UNEXPECTED = (
     "Something went wrong while preparing this clip. Try again; if it keeps failing, "
@@ -48,6 +47,15 @@ UNEXPECTED = (
 )
 CONVERSION_FAILED = (
     "We could not convert this video. It may be damaged; try exporting it again as MP4."
+)
+STORAGE_FAILED = (
+    "The server could not save this clip's video files (its storage refused them). "
+    "Your administrator can check the storage; then Try again."
+)
+GAVE_UP = (
+    "Processing this clip stopped the server's worker {attempts} times, so it was not tried "
+    "again. The file may be too large or damaged: Try again, or export the video again as "
+    "MP4 and upload that."
 )
 # Share of the progress bar each step fills.
 PROBED, PLAYABLE, TRANSCODED = 0.02, 0.05, 0.95
@@ -61,15 +69,22 @@ class JobCancelled(Exception):
     """The clip was deleted or claimed by another job while we worked."""
 
 
+def _unheld(now: datetime) -> ColumnElement[bool]:
+    stale = now - current_settings().job_stale_after
+    return or_(Clip.job_token.is_(None), Clip.heartbeat_at < stale)
+
+
 def claim(clip_id: str) -> str | None:
-    """Take the clip for this job, unless a live job already holds it."""
+    """Take the clip for this job, unless a live job already holds it or it has used up
+    its attempts (each claim is one; a clean release gives it back)."""
     token, now = new_id(), utcnow()
     claimed = db.session.execute(
         update(Clip)
         .where(
             Clip.id == clip_id,
-            Clip.status.in_([ClipStatus.QUEUED.value, ClipStatus.PROCESSING.value]),
-            or_(Clip.job_token.is_(None), Clip.heartbeat_at < now - STALE_AFTER),
+            Clip.status.in_(dispatch.WAITING),
+            _unheld(now),
+            Clip.attempts < current_settings().max_attempts,
         )
         .values(
             job_token=token,
@@ -84,10 +99,13 @@ def claim(clip_id: str) -> str | None:
 
 
 def release(clip_id: str, token: str) -> None:
-    """Give the clip back (status stays processing) so a retry can claim it at once."""
+    """Give the clip back (status stays processing) so a retry can claim it at once; an
+    attempt that ended cleanly like this does not count against the cap."""
     db.session.rollback()
     db.session.execute(
-        update(Clip).where(Clip.id == clip_id, Clip.job_token == token).values(job_token=None)
+        update(Clip)
+        .where(Clip.id == clip_id, Clip.job_token == token)
+        .values(job_token=None, attempts=Clip.attempts - 1)
     )
     transaction.commit()
 
@@ -125,10 +143,11 @@ class Reporter:
 def heartbeat(clip_id: str, token: str) -> Iterator[None]:
     """Beat while long silent work (uploads to S3, OpenCV) runs, so the claim stays fresh."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    every_s = current_settings().job_stale_after.total_seconds() / HEARTBEATS_PER_STALE_PERIOD
     stop = threading.Event()
 
     def beat() -> None:
-        while not stop.wait(HEARTBEAT_EVERY_S):
+        while not stop.wait(every_s):
             try:
                 with transaction.separate_transaction(app) as connection:
                     connection.execute(
@@ -157,23 +176,19 @@ def process_clip(clip_id: str) -> bool:
     """
     token = claim(clip_id)
     if token is None:
-        status = db.session.scalar(select(Clip.status).where(Clip.id == clip_id))
-        if status in (ClipStatus.QUEUED.value, ClipStatus.PROCESSING.value):
-            log.info("clip %s is held by another job; will look again", clip_id)
-            return False
-        log.info("clip %s is finished or gone; nothing to do", clip_id)
-        return True
-    settings = current_settings()
-    work_root = settings.data_dir / "work"
-    work_root.mkdir(parents=True, exist_ok=True)
+        return _not_claimed(clip_id)
+    scratch = files.scratch_dir(current_settings().data_dir, clip_id)
+    shutil.rmtree(scratch, ignore_errors=True)  # what an interrupted attempt left
     report = Reporter(clip_id, token)
     try:
-        with heartbeat(clip_id, token), tempfile.TemporaryDirectory(dir=work_root) as work:
-            run_steps(clip_id, report, Path(work))
+        scratch.mkdir(parents=True)
+        with heartbeat(clip_id, token):
+            run_steps(clip_id, report, scratch)
     except JobCancelled:
         log.info("clip %s was deleted or taken over; stopping", clip_id)
+        forget_if_deleted(clip_id)
     except MediaProblem as problem:
-        fail(clip_id, token, problem.sentence)
+        fail(clip_id, token, problem.sentence, can_retry=False)
     except (progress.FfmpegFailed, progress.FfmpegTimeout) as error:
         log.warning("ffmpeg failed on clip %s: %s", clip_id, error)
         fail(clip_id, token, CONVERSION_FAILED)
@@ -181,13 +196,42 @@ def process_clip(clip_id: str) -> bool:
         log.warning("transient fault on clip %s: %s", clip_id, error)
         release(clip_id, token)
         raise TransientError(str(error)) from error
+    except OSError:
+        log.exception("could not write the files of clip %s", clip_id)
+        fail(clip_id, token, STORAGE_FAILED)
     except Exception:
         log.exception("unexpected failure on clip %s", clip_id)
         fail(clip_id, token, UNEXPECTED)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     return True
 
 
-def fail(clip_id: str, token: str | None, sentence: str) -> None:
+def _not_claimed(clip_id: str) -> bool:
+    """Why claim() said no: done, gone, held by a live job, or out of attempts."""
+    db.session.rollback()
+    clip = db.session.get(Clip, clip_id)
+    if clip is None or clip.status not in dispatch.WAITING:
+        log.info("clip %s is finished or gone; nothing to do", clip_id)
+        return True
+    unheld = db.session.scalar(select(Clip.id).where(Clip.id == clip_id, _unheld(utcnow())))
+    if unheld and clip.attempts >= current_settings().max_attempts:
+        log.error("clip %s stopped its worker %d times; giving up", clip_id, clip.attempts)
+        fail(clip_id, None, GAVE_UP.format(attempts=clip.attempts))
+        return True
+    log.info("clip %s is held by another job; will look again", clip_id)
+    return False
+
+
+def forget_if_deleted(clip_id: str) -> None:
+    """A clip deleted while its job ran: remove what the job stored after the deletion."""
+    db.session.rollback()
+    if db.session.get(Clip, clip_id) is None:
+        current_storage().delete_prefix(files.clip_prefix(clip_id))
+
+
+def fail(clip_id: str, token: str | None, sentence: str, *, can_retry: bool = True) -> None:
+    """The clip failed: a sentence for a person, and whether "Try again" can help."""
     db.session.rollback()
     condition = [Clip.id == clip_id]
     if token is not None:
@@ -195,7 +239,13 @@ def fail(clip_id: str, token: str | None, sentence: str) -> None:
     result = db.session.execute(
         update(Clip)
         .where(*condition)
-        .values(status=ClipStatus.FAILED.value, error=sentence, job_token=None, step=None)
+        .values(
+            status=ClipStatus.FAILED.value,
+            error=sentence,
+            can_retry=can_retry,
+            job_token=None,
+            step=None,
+        )
     )
     transaction.commit()
     if result.rowcount:  # type: ignore[attr-defined]
@@ -343,7 +393,7 @@ def step_transcode(
     width, height = commands.rendition_size(facts, max_height)
     layout = commands.storyboard_layout(duration, width, height)
     out = work / "out"
-    out.mkdir()
+    out.mkdir(exist_ok=True)
     report("transcode", PLAYABLE, force=True)
     progress.run_ffmpeg(
         commands.transcode_args(

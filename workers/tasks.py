@@ -3,25 +3,25 @@
 from __future__ import annotations
 
 import logging
+import shutil
 
 from celery import shared_task
 from sqlalchemy import select
 
-from videocoach import db, jobs, mail
+from videocoach import db, mail
+from videocoach.clips import dispatch, files
 from videocoach.clips.models import Clip, ClipStatus
-from videocoach.clips.services import PROCESS_CLIP
 from videocoach.clips.uploads import sweep_expired
+from videocoach.config import current_settings
 from videocoach.notifications import services as notifications
 from workers import pipeline
 
 log = logging.getLogger(__name__)
 MAX_RETRIES = 5
-# While another job holds a clip, look again after its heartbeat could have gone stale.
-LOOK_AGAIN_S = int(pipeline.STALE_AFTER.total_seconds()) + 10
 LOOK_AGAIN_TIMES = 200
 
 
-@shared_task(name=PROCESS_CLIP, bind=True, max_retries=MAX_RETRIES)
+@shared_task(name=dispatch.PROCESS_CLIP, bind=True, max_retries=MAX_RETRIES)
 def process_clip(self, clip_id: str) -> None:  # type: ignore[no-untyped-def]
     try:
         done = pipeline.process_clip(clip_id)
@@ -31,27 +31,50 @@ def process_clip(self, clip_id: str) -> None:  # type: ignore[no-untyped-def]
             return
         raise self.retry(exc=error, countdown=min(300, 5 * 2**self.request.retries)) from error
     if not done and not self.request.is_eager:
-        raise self.retry(countdown=LOOK_AGAIN_S, max_retries=LOOK_AGAIN_TIMES)
+        # Another job holds the clip: look again once its heartbeat could have gone stale.
+        look_again_s = current_settings().job_stale_after.total_seconds() + 2
+        raise self.retry(countdown=look_again_s, max_retries=LOOK_AGAIN_TIMES)
 
 
 def recover_after_restart() -> None:
-    """A worker start: queue again what a crash interrupted, drop abandoned uploads."""
-    requeue_unfinished_clips()
+    """A worker start: clean scratch space a crash left, hand over waiting clips again,
+    drop abandoned uploads."""
+    clean_scratch_space()
+    dispatch.reconcile()
     sweep_expired()
 
 
-def requeue_unfinished_clips() -> int:
-    """Queue again every clip a crash left queued or processing (claims stop double work)."""
-    clip_ids = db.session.scalars(
-        select(Clip.id).where(
-            Clip.status.in_([ClipStatus.QUEUED.value, ClipStatus.PROCESSING.value])
+def reconcile() -> None:
+    """The periodic pass every worker makes (see workers.celery_app.Housekeeping)."""
+    clean_scratch_space()
+    dispatch.reconcile()
+
+
+def clean_scratch_space() -> int:
+    """Remove every scratch folder in this machine's data directory that no live job uses:
+    a killed job's partial renditions are private video and must not stay behind."""
+    work_root = files.scratch_root(current_settings().data_dir)
+    if not work_root.is_dir():
+        return 0
+    in_use = set(
+        db.session.scalars(
+            select(Clip.id).where(
+                Clip.status == ClipStatus.PROCESSING.value,
+                Clip.job_token.is_not(None),
+                Clip.heartbeat_at >= pipeline.utcnow() - current_settings().job_stale_after,
+            )
         )
-    ).all()
-    for clip_id in clip_ids:
-        jobs.enqueue(PROCESS_CLIP, clip_id)
-    if clip_ids:
-        log.info("re-queued %d unfinished clips", len(clip_ids))
-    return len(clip_ids)
+    )
+    db.session.rollback()
+    removed = 0
+    for folder in work_root.iterdir():
+        if folder.name in in_use:
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed += 1
+    if removed:
+        log.info("removed %d scratch folders no job uses", removed)
+    return removed
 
 
 @shared_task(name=mail.SEND_EMAIL, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)

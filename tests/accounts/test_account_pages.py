@@ -9,7 +9,7 @@ from html import unescape
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import PASSWORD, csrf_token, error_next_to, post_form
+from tests.conftest import PASSWORD, csrf_token, error_next_to, post_form, post_login
 from videocoach import db
 from videocoach.accounts.models import User
 from videocoach.extensions import limiter
@@ -121,7 +121,7 @@ def test_signed_in_user_visiting_signup_is_sent_home(browser_for, make_user):
 
 def test_login_signs_in_and_redirects_home(client, make_user):
     make_user(email="ben@school.example", name="Ben Okafor")
-    response = post_form(client, "/login", {"email": "Ben@School.example", "password": PASSWORD})
+    response = post_login(client, "Ben@School.example")
     assert response.status_code == 302
     assert response.headers["Location"] == "/"
     home = client.get("/", follow_redirects=True)
@@ -131,17 +131,13 @@ def test_login_signs_in_and_redirects_home(client, make_user):
 
 def test_wrong_password_shows_an_error_next_to_the_password_with_401(client, make_user):
     make_user(email="ben@school.example")
-    response = post_form(
-        client, "/login", {"email": "ben@school.example", "password": "not the password"}
-    )
+    response = post_login(client, "ben@school.example", password="not the password")
     assert response.status_code == 401
     html = response.get_data(as_text=True)
     assert "do not match an active account" in error_next_to(html, "password")
     assert "not the password" not in html  # a password is never echoed back
     assert client.get("/account").status_code == 302
-    unknown = post_form(
-        client, "/login", {"email": "who@school.example", "password": "not the password"}
-    )
+    unknown = post_login(client, "who@school.example", password="not the password")
     assert unknown.status_code == 401
 
 
@@ -169,12 +165,7 @@ def test_login_required_page_sends_you_back_after_signing_in(client, make_user):
 def test_login_ignores_an_off_site_next(app, make_user, target):
     make_user(email="ben@school.example")
     client = app.test_client()
-    response = post_form(
-        client,
-        "/login",
-        {"email": "ben@school.example", "password": PASSWORD},
-        query_string={"next": target},
-    )
+    response = post_login(client, "ben@school.example", query_string={"next": target})
     assert response.status_code == 302
     assert response.headers["Location"] == "/"
     # Already signed in, /login passes straight through `next`: still never off-site.
@@ -188,7 +179,7 @@ def test_login_is_rate_limited_with_429(app, make_app, make_user):
     wrong = {"email": "ben@school.example", "password": "not the password"}
     statuses = [post_form(client, "/login", wrong).status_code for _ in range(4)]
     assert statuses == [401, 401, 401, 429]
-    right = post_form(client, "/login", {"email": "ben@school.example", "password": PASSWORD})
+    right = post_login(client, "ben@school.example")
     assert right.status_code == 429
     assert "Too many attempts" in right.get_data(as_text=True)
     assert client.get("/account").status_code == 302
@@ -365,9 +356,7 @@ def test_disabled_user_loses_their_session_and_cannot_sign_in(app, browser_for, 
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/login")
     assert browser.get("/partnerships").status_code == 302
-    relogin = post_form(
-        app.test_client(), "/login", {"email": "ben@school.example", "password": PASSWORD}
-    )
+    relogin = post_login(app.test_client(), "ben@school.example")
     assert relogin.status_code == 401
 
     assert post_form(admin, f"/admin/users/{user.id}/enable").status_code == 302

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,6 +18,8 @@ import pytest
 from flask import Flask
 
 from tests.conftest import PASSWORD, Api, serving
+from tests.helpers.chromium import CHROMIUM, launch_chromium, sign_in_with
+from tests.helpers.media import make_lesson_clip_with
 from videocoach import db
 from videocoach.accounts.models import User
 from videocoach.partnerships.models import Membership
@@ -26,17 +27,6 @@ from videocoach.partnerships.models import Membership
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 DEFAULT_TIMEOUT_MS = 15_000
 CLIP_SECONDS = 3
 
@@ -60,9 +50,7 @@ def browser() -> Iterator[Browser]:
             pytest.fail(message)
         pytest.skip(message)
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
+        launched = launch_chromium(playwright)
         try:
             yield launched
         finally:
@@ -131,12 +119,19 @@ def page(new_page: Callable[..., Page]) -> Page:
 
 def sign_in(page: Page, base_url: str, user: User) -> None:
     """Sign in through the real login form, as a person would."""
-    page.goto(f"{base_url}/login")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    with page.expect_navigation():
-        page.get_by_role("button", name="Sign in").click()
-    assert "/login" not in page.url, "sign-in failed"
+    sign_in_with(page, base_url, user.email, PASSWORD)
+
+
+def signed_in_page(
+    new_page: Callable[..., Page],
+    base_url: str,
+    user: User,
+    viewport: tuple[int, int] = (1024, 768),
+) -> Page:
+    """A fresh page (own cookies) where `user` has signed in: how most browser tests start."""
+    page = new_page(viewport=viewport)
+    sign_in(page, base_url, user)
+    return page
 
 
 @pytest.fixture
@@ -163,14 +158,7 @@ def make_lesson_clip(out: Path, seconds: float, size: str = "320x240") -> Path:
     ffmpeg = os.environ.get("FFMPEG_BINARY") or shutil.which("ffmpeg")
     if not ffmpeg:
         pytest.fail("ffmpeg is missing: run scripts/ensure-system-deps")
-    video = f"testsrc2=size={size}:rate=30:duration={seconds}"
-    audio = f"sine=duration={seconds}"
-    command = [ffmpeg, "-nostdin", "-y", "-hide_banner", "-loglevel", "error"]
-    command += ["-f", "lavfi", "-i", video, "-f", "lavfi", "-i", audio]
-    command += ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p"]
-    command += ["-c:a", "aac", "-shortest", str(out)]
-    subprocess.run(command, check=True, capture_output=True)
-    return out
+    return make_lesson_clip_with(ffmpeg, out, seconds, size)
 
 
 @pytest.fixture(scope="session")

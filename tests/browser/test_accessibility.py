@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import ConsoleLog, Review, sign_in
+from tests.browser.conftest import ConsoleLog, Review, signed_in_page
 
 AXE = Path(__file__).resolve().parent / "vendor" / "axe-4.14.1.min.js"
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
@@ -83,8 +83,7 @@ def test_partnership_and_account_pages(
     eager_server: str, review_factory, new_page, console: ConsoleLog
 ) -> None:
     review = reviewed_clip(review_factory)
-    page = new_page(viewport=(1280, 800))
-    sign_in(page, eager_server, review.teacher)
+    page = signed_in_page(new_page, eager_server, review.teacher, viewport=(1280, 800))
     problems: list[str] = []
     pages = {
         "my partnerships": "/partnerships",
@@ -104,8 +103,7 @@ def test_partnership_and_account_pages(
 
 def test_clip_review_page(eager_server: str, review_factory, new_page, console: ConsoleLog) -> None:
     review = reviewed_clip(review_factory)
-    page = new_page(viewport=(1280, 800))
-    sign_in(page, eager_server, review.teacher)
+    page = signed_in_page(new_page, eager_server, review.teacher, viewport=(1280, 800))
     page.goto(f"{eager_server}/clips/{review.cid}")
     expect(page.locator("#review")).to_have_attribute("data-loaded", "true")
     expect(page.locator("#comment-list li.comment")).to_have_count(4)
@@ -161,8 +159,7 @@ def test_focus_is_visible_on_the_clip_page(
 ) -> None:
     review: Review = review_factory()
     review.comment(review.teacher_api, body="Mine", t_start=1.0)
-    page = new_page()
-    sign_in(page, eager_server, review.teacher)
+    page = signed_in_page(new_page, eager_server, review.teacher)
     page.goto(f"{eager_server}/clips/{review.cid}")
     expect(page.locator("#review")).to_have_attribute("data-loaded", "true")
     seen = []
@@ -181,8 +178,7 @@ def test_meeting_page_and_its_record(
     eager_server: str, review_factory, new_page, console: ConsoleLog
 ) -> None:
     review = reviewed_clip(review_factory)
-    page = new_page(viewport=(1280, 800))
-    sign_in(page, eager_server, review.teacher)
+    page = signed_in_page(new_page, eager_server, review.teacher, viewport=(1280, 800))
     page.goto(f"{eager_server}/clips/{review.cid}")
     problems = violations(page, "clip page offering a meeting")
     with page.expect_navigation():

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import ConsoleLog, Review, sign_in
+from tests.browser.conftest import ConsoleLog, Review, signed_in_page
 
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "goals-page.png"
 
@@ -31,8 +31,7 @@ def test_goals_page_shows_evidence_and_marks_a_goal_met(
         kind="question",
         goal_ids=[review.goal_id],
     )
-    page = new_page()
-    sign_in(page, eager_server, review.teacher)
+    page = signed_in_page(new_page, eager_server, review.teacher)
     page.goto(f"{eager_server}/partnerships/{review.pid}/goals")
     section = page.locator("section.goal-evidence").first
     expect(section.get_by_role("heading", name="Wait time")).to_be_visible()

@@ -11,7 +11,7 @@ from pathlib import Path
 from flask import Flask
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import CLIP_SECONDS, ConsoleLog, sign_in
+from tests.browser.conftest import CLIP_SECONDS, ConsoleLog, signed_in_page
 from tests.conftest import Api
 from videocoach import db
 from videocoach.accounts.models import User
@@ -90,8 +90,7 @@ def test_teacher_uploads_in_the_browser_and_plays_the_clip(
 ) -> None:
     teacher = make_user("Tess Teacher")
     pid = new_partnership(api_for, teacher)
-    page = new_page()
-    sign_in(page, eager_server, teacher)
+    page = signed_in_page(new_page, eager_server, teacher)
 
     clip_url = upload_through_page(page, eager_server, pid, phone_clip, "Fractions, period 3")
 
@@ -141,14 +140,12 @@ def test_coach_can_play_a_shared_clip_but_outsider_gets_404(
     with app.app_context():
         db.session.add(Membership(partnership_id=pid, user_id=coach.id, role="coach"))
         db.session.commit()
-    teacher_page = new_page()
-    sign_in(teacher_page, eager_server, teacher)
+    teacher_page = signed_in_page(new_page, eager_server, teacher)
     clip_url = upload_through_page(teacher_page, eager_server, pid, phone_clip, "Shared lesson")
     media_url = teacher_page.locator("video#player").get_attribute("src")
     assert media_url
 
-    coach_page = new_page()
-    sign_in(coach_page, eager_server, coach)
+    coach_page = signed_in_page(new_page, eager_server, coach)
     response = coach_page.goto(clip_url)
     assert response is not None and response.status == 200
     expect(coach_page.locator(".clip-status .status-label")).to_have_text("Ready")
@@ -156,8 +153,7 @@ def test_coach_can_play_a_shared_clip_but_outsider_gets_404(
     assert abs(loaded["duration"] - CLIP_SECONDS) < 0.25, loaded
     expect(coach_page.get_by_role("button", name="Delete clip")).to_have_count(0)
 
-    outsider_page = new_page()
-    sign_in(outsider_page, eager_server, outsider)
+    outsider_page = signed_in_page(new_page, eager_server, outsider)
     response = outsider_page.goto(clip_url)
     assert response is not None and response.status == 404
     media = outsider_page.request.get(eager_server + media_url)
@@ -178,8 +174,7 @@ def test_clip_page_follows_processing_live(
     """clip-status.js: a queued clip's page turns Ready and playable without a reload."""
     teacher = make_user("Tess")
     pid = new_partnership(api_for, teacher)
-    page = new_page()
-    sign_in(page, queued_server, teacher)
+    page = signed_in_page(new_page, queued_server, teacher)
     clip_url = upload_through_page(
         page, queued_server, pid, phone_clip, "Still in the queue", wait_ready=False
     )

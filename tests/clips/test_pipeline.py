@@ -8,21 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.media.samples import top_level_atoms
+from tests.media.samples import GOOD_SAMPLES, top_level_atoms
 from videocoach.media.probe import probe
 
-GOOD = [
-    "h264_aac.mp4",
-    "h264_rotated.mp4",
-    "hevc.mp4",
-    "vp9.webm",
-    "mjpeg.avi",
-    "prores_or_h264.mov",
-    "h264_444.mp4",
-    "h264_10bit.mp4",
-    "no_audio.mp4",
-    "vfr.mp4",
-]
+GOOD = list(GOOD_SAMPLES)
 # Remuxed in seconds (browser-safe H.264 + AAC) versus transcoded first.
 FAST_PATH = {"h264_aac.mp4", "h264_rotated.mp4"}
 BAD = {
@@ -115,13 +104,16 @@ def test_bad_files_fail_with_a_plain_sentence_and_keep_the_original(
     assert studio.storage().size(key) == media_samples[name].stat().st_size
 
 
-def test_a_failed_clip_can_be_tried_again_by_its_uploader(studio, media_samples):
+def test_trying_again_is_refused_when_the_file_itself_is_the_problem(studio, media_samples):
     clip_id = studio.upload(media_samples["text.mp4"], visibility="shared").json["clip"]["id"]
+    assert studio.clip(clip_id)["can_retry"] is False
     client = studio.client()
     other = client.post(f"/api/v1/clips/{clip_id}/retry", headers=studio.headers("coach"))
     assert other.status_code == 403
     again = client.post(f"/api/v1/clips/{clip_id}/retry", headers=studio.headers())
-    assert again.status_code == 202
+    assert again.status_code == 422
+    assert again.json["error"]["code"] == "retry_cannot_help"
+    assert "Upload another recording" in again.json["error"]["message"]
     clip = studio.clip(clip_id)
     assert clip["status"] == "failed" and clip["error"] == BAD["text.mp4"]
 

@@ -7,7 +7,6 @@ dropped connection, access control, termination and expiration.
 
 from __future__ import annotations
 
-import base64
 import fcntl
 import io
 import os
@@ -29,6 +28,7 @@ from flask import Flask
 from tusclient import client as tus_client
 
 from tests.conftest import serving
+from tests.helpers.tus import metadata_header
 from videocoach import db
 from videocoach.clips.models import Upload
 from videocoach.clips.uploads import sweep_expired
@@ -86,14 +86,18 @@ def http(method: str, url: str, **kwargs) -> requests.Response:
     return requests.request(method, url, timeout=30, **kwargs)
 
 
-def metadata_header(**values: str) -> str:
-    return ",".join(f"{key} {base64.b64encode(v.encode()).decode()}" for key, v in values.items())
+def post_creation(
+    url: str, headers: dict[str, str], length: int = 10, **metadata: str
+) -> requests.Response:
+    """A creation POST with exactly these headers and metadata, no defaults: a refusal test
+    shows all it sends."""
+    creation = {"Upload-Length": str(length), "Upload-Metadata": metadata_header(**metadata)}
+    return http("POST", url, headers={**headers, **creation})
 
 
 def start_upload(url: str, member: Member, length: int, **metadata: str) -> requests.Response:
     metadata = {"partnership_id": member.pid, "filename": "lesson.mp4", **metadata}
-    headers = {**TUS, **member.auth, "Upload-Length": str(length)}
-    return http("POST", url, headers=headers | {"Upload-Metadata": metadata_header(**metadata)})
+    return post_creation(url, {**TUS, **member.auth}, length, **metadata)
 
 
 def new_upload(url: str, member: Member, length: int) -> str:
@@ -334,15 +338,7 @@ def test_creation_with_upload_can_send_the_whole_file_in_the_post(app, uploads_u
 
 def test_post_without_tus_resumable_is_refused_with_412(app, uploads_url, member):
     before = staged_names(app)
-    response = http(
-        "POST",
-        uploads_url,
-        headers={
-            **member.auth,
-            "Upload-Length": "10",
-            "Upload-Metadata": metadata_header(partnership_id=member.pid),
-        },
-    )
+    response = post_creation(uploads_url, member.auth, partnership_id=member.pid)
     assert response.status_code == 412
     assert response.headers["Tus-Version"] == "1.0.0"
     assert staged_names(app) == before
@@ -384,16 +380,7 @@ def test_upload_length_over_the_server_limit_is_413(app, make_app, member):
 
 def test_upload_without_partnership_id_is_422(app, uploads_url, member):
     before = staged_names(app)
-    response = http(
-        "POST",
-        uploads_url,
-        headers={
-            **TUS,
-            **member.auth,
-            "Upload-Length": "10",
-            "Upload-Metadata": metadata_header(filename="lesson.mp4"),
-        },
-    )
+    response = post_creation(uploads_url, {**TUS, **member.auth}, filename="lesson.mp4")
     assert response.status_code == 422
     assert "partnership_id" in response.json()["error"]["fields"]
     assert staged_names(app) == before
@@ -404,16 +391,7 @@ def test_outsider_cannot_upload_into_someone_elses_partnership_and_nothing_is_st
 ):
     outsider = make_member()
     before = staged_names(app)
-    response = http(
-        "POST",
-        uploads_url,
-        headers={
-            **TUS,
-            **outsider.auth,
-            "Upload-Length": "10",
-            "Upload-Metadata": metadata_header(partnership_id=member.pid),
-        },
-    )
+    response = post_creation(uploads_url, {**TUS, **outsider.auth}, partnership_id=member.pid)
     assert response.status_code == 404
     assert "Location" not in response.headers
     assert staged_names(app) == before
@@ -449,16 +427,7 @@ def test_anonymous_requests_are_401(app, uploads_url, member):
     before = staged_names(app)
     bad_token = {"Authorization": f"Bearer {secrets.token_urlsafe(32)}"}
     for credentials in ({}, bad_token):
-        created = http(
-            "POST",
-            uploads_url,
-            headers={
-                **TUS,
-                **credentials,
-                "Upload-Length": "10",
-                "Upload-Metadata": metadata_header(partnership_id=member.pid),
-            },
-        )
+        created = post_creation(uploads_url, {**TUS, **credentials}, partnership_id=member.pid)
         assert created.status_code == 401
         assert http("HEAD", upload_url, headers={**TUS, **credentials}).status_code == 401
         patched = http(

@@ -57,30 +57,34 @@ def _rotate_90_clockwise(src: Path, dst: Path) -> None:
         _ffmpeg("-i", src, "-c", "copy", "-metadata:s:v:0", "rotate=270", dst)
 
 
+# Every input format an upload may arrive in; each becomes a playable clip.
+GOOD_SAMPLES = (
+    "h264_aac.mp4",
+    "h264_rotated.mp4",
+    "hevc.mp4",
+    "vp9.webm",
+    "mjpeg.avi",
+    "prores_or_h264.mov",
+    "h264_444.mp4",
+    "h264_10bit.mp4",
+    "no_audio.mp4",
+    "vfr.mp4",
+)
+# Files that are not a usable video; each must be refused with a plain sentence.
+BAD_SAMPLES = (
+    "empty.mp4",
+    "text.mp4",
+    "random.bin",
+    "truncated.mp4",
+    "image.png",
+    "audio_only.m4a",
+)
+
+
 def make_media_samples(directory: Path) -> dict[str, Path]:
     """Build every sample in `directory` (about 2 s on two cores); names -> paths."""
     directory.mkdir(parents=True, exist_ok=True)
-    paths = {
-        name: directory / name
-        for name in [
-            "h264_aac.mp4",
-            "h264_rotated.mp4",
-            "hevc.mp4",
-            "vp9.webm",
-            "mjpeg.avi",
-            "prores_or_h264.mov",
-            "h264_444.mp4",
-            "h264_10bit.mp4",
-            "no_audio.mp4",
-            "vfr.mp4",
-            "empty.mp4",
-            "text.mp4",
-            "random.bin",
-            "truncated.mp4",
-            "image.png",
-            "audio_only.m4a",
-        ]
-    }
+    paths = {name: directory / name for name in (*GOOD_SAMPLES, *BAD_SAMPLES)}
     p = paths
     independent: list[Callable[[], None]] = [
         # Phone-like: H.264 High + AAC, index (moov) at the end as cameras write it.
@@ -189,17 +193,11 @@ def _srt(cues: tuple[str, str]) -> str:
     )
 
 
-def _ffmpeg_quiet(*args: str | Path) -> None:
-    subprocess.run(
-        [FFMPEG, "-nostdin", "-y", "-hide_banner", "-loglevel", "error", *map(str, args)],
-        check=True,
-        capture_output=True,
-    )
-
-
-CAPTION_VIDEO = ["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10:duration=2"]
-CAPTION_SINE = ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=2"]
+CAPTION_VIDEO = _video(size="160x120", duration=2, rate=10)
+CAPTION_SINE = _sine(duration=2)
 CAPTION_X264 = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+# Each of the three inputs as its own stream, in input order.
+MAP_THREE_INPUTS = ["-map", "0", "-map", "1", "-map", "2"]
 
 
 SPANISH_TITLE = "Notas del entrenador"
@@ -216,17 +214,12 @@ def make_captioned_samples(directory: Path) -> dict[str, Path]:
     mp4 = directory / "captioned.mp4"
     mkv = directory / "captioned_two.mkv"
     # video 0, audio 1, subtitle 2
-    _ffmpeg_quiet(
+    _ffmpeg(
         *CAPTION_VIDEO,
         *CAPTION_SINE,
         "-i",
         english,
-        "-map",
-        "0",
-        "-map",
-        "1",
-        "-map",
-        "2",
+        *MAP_THREE_INPUTS,
         *CAPTION_X264,
         "-c:a",
         "aac",
@@ -239,18 +232,13 @@ def make_captioned_samples(directory: Path) -> dict[str, Path]:
         mp4,
     )
     # video 0, subtitles 1 and 2
-    _ffmpeg_quiet(
+    _ffmpeg(
         *CAPTION_VIDEO,
         "-i",
         english,
         "-i",
         spanish,
-        "-map",
-        "0",
-        "-map",
-        "1",
-        "-map",
-        "2",
+        *MAP_THREE_INPUTS,
         *CAPTION_X264,
         "-c:s",
         "srt",

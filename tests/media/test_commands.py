@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.media.facts import phone_facts
 from videocoach.media.commands import (
     COMMON_FLAGS,
     PROGRESS_FLAGS,
@@ -24,24 +25,8 @@ from videocoach.media.commands import (
     transcode_args,
     web_fps,
 )
-from videocoach.media.probe import ProbeFacts
 
-PHONE = ProbeFacts(
-    format_name="mov,mp4,m4a,3gp,3g2,mj2",
-    duration_s=300.0,
-    size_bytes=10**8,
-    video_codec="h264",
-    video_profile="High",
-    pix_fmt="yuv420p",
-    width=1920,
-    height=1080,
-    fps=30.0,
-    audio_codec="aac",
-    audio_channels=2,
-    has_video=True,
-    video_index=0,
-    audio_index=1,
-)
+PHONE = phone_facts(duration_s=300.0, size_bytes=10**8, video_index=0, audio_index=1)
 SILENT = replace(PHONE, audio_codec=None, audio_channels=None, audio_index=None)
 SRC = Path("/srv/videocoach/work/original")
 OUT = Path("/srv/videocoach/work/out")

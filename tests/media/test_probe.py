@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.media.facts import phone_facts
 from tests.media.samples import FFPROBE
 from videocoach.media.probe import (
     AUDIO_ONLY,
@@ -126,21 +127,7 @@ def test_photo_and_audio_only_are_told_apart(media_samples: dict[str, Path]) -> 
 
 
 def facts(**overrides: object) -> ProbeFacts:
-    base = ProbeFacts(
-        format_name="mov,mp4,m4a,3gp,3g2,mj2",
-        duration_s=60.0,
-        size_bytes=1000,
-        video_codec="h264",
-        video_profile="High",
-        pix_fmt="yuv420p",
-        width=1920,
-        height=1080,
-        fps=30.0,
-        audio_codec="aac",
-        audio_channels=2,
-        has_video=True,
-        nb_video_frames=1800,
-    )
+    base = phone_facts(duration_s=60.0, size_bytes=1000, nb_video_frames=1800)
     return replace(base, **overrides)
 
 

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
-from tests.conftest import PASSWORD, error_next_to, post_form
+from tests.conftest import PASSWORD, error_next_to, post_form, post_login
 from videocoach import db
 from videocoach.partnerships.models import Goal, GoalStatus, Membership
 
@@ -52,6 +52,15 @@ def join(browser_for, inviter, pid: str, user, role: str = "coach") -> None:
     link = invite(inviter, pid, user.email, role)
     accepted = post_form(browser_for(user), link)
     assert accepted.status_code == 302
+
+
+def submit_goal_form(browser, pid: str, path: str, fields: dict[str, str]) -> str:
+    """Post a goal form, check it lands back on the partnership's goals, and return that page:
+    every goal change ends the same way."""
+    response = post_form(browser, path, fields)
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/partnerships/{pid}#goals"
+    return page(browser, f"/partnerships/{pid}")
 
 
 def add_goal(browser, pid: str, title: str = "More wait time after questions", **more: str) -> str:
@@ -132,12 +141,7 @@ def test_invitee_who_already_has_an_account_signs_in_from_the_link(app, make_use
     link = invite(teacher, pid, coach_user.email)
 
     coach = app.test_client()
-    login = post_form(
-        coach,
-        "/login",
-        {"email": "ben@school.example", "password": PASSWORD},
-        query_string={"next": link},
-    )
+    login = post_login(coach, "ben@school.example", query_string={"next": link})
     assert login.headers["Location"] == link
     assert post_form(coach, link).headers["Location"] == f"/partnerships/{pid}"
 
@@ -212,8 +216,9 @@ def test_cancelled_invitation_link_stops_working(app, make_user, browser_for):
 def test_member_adds_a_goal_with_its_description_and_success_criteria(browser_for, make_user):
     browser = browser_for(make_user())
     pid = start_partnership(browser)
-    response = post_form(
+    html = submit_goal_form(
         browser,
+        pid,
         f"/partnerships/{pid}/goals",
         {
             "title": "More wait time after questions",
@@ -221,9 +226,6 @@ def test_member_adds_a_goal_with_its_description_and_success_criteria(browser_fo
             "success_criteria": "Three seconds of silence before taking an answer.",
         },
     )
-    assert response.status_code == 302
-    assert response.headers["Location"] == f"/partnerships/{pid}#goals"
-    html = page(browser, f"/partnerships/{pid}")
     assert "Goal added" in html
     assert "More wait time after questions" in html
     assert "Quieter students rarely get to answer." in html
@@ -253,8 +255,9 @@ def test_member_edits_a_goal(app, browser_for, make_user):
     form = page(browser, f"/goals/{gid}/edit")
     assert 'value="Wait time"' in form
 
-    saved = post_form(
+    html = submit_goal_form(
         browser,
+        pid,
         f"/goals/{gid}/edit",
         {
             "title": "Wait time after every question",
@@ -262,9 +265,6 @@ def test_member_edits_a_goal(app, browser_for, make_user):
             "success_criteria": "Counted on the video",
         },
     )
-    assert saved.status_code == 302
-    assert saved.headers["Location"] == f"/partnerships/{pid}#goals"
-    html = page(browser, f"/partnerships/{pid}")
     assert "Goal saved" in html
     assert "Wait time after every question" in html and "Counted on the video" in html
 
@@ -286,10 +286,7 @@ def test_goal_can_be_marked_met_archived_and_made_active_again(app, browser_for,
         (GoalStatus.ACTIVE, "Goal is active again"),
     ]
     for status, message in steps:
-        response = post_form(browser, f"/goals/{gid}/status", {"status": status.value})
-        assert response.status_code == 302
-        assert response.headers["Location"] == f"/partnerships/{pid}#goals"
-        html = page(browser, f"/partnerships/{pid}")
+        html = submit_goal_form(browser, pid, f"/goals/{gid}/status", {"status": status.value})
         assert message in html
         assert f"goal status-{status.value}" in html
         assert goal_status(app, gid) == status.value

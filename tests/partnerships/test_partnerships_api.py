@@ -4,7 +4,9 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from werkzeug.test import TestResponse
 
+from tests.conftest import Api
 from videocoach import db
 from videocoach.db import utcnow
 from videocoach.partnerships.models import Invitation
@@ -12,6 +14,16 @@ from videocoach.partnerships.models import Invitation
 
 def token_of(accept_url: str) -> str:
     return parse_qs(urlsplit(accept_url).query)["token"][0]
+
+
+def invite(api: Api, pid: str, email: str, role: str = "teacher") -> TestResponse:
+    """`api`'s user invites `email` into partnership `pid` (most tests only need the link)."""
+    return api.post(f"/api/v1/partnerships/{pid}/invitations", json={"email": email, "role": role})
+
+
+def accept(api: Api, accept_url: str) -> TestResponse:
+    """`api`'s user accepts the invitation behind `accept_url`, sending its token."""
+    return api.post("/api/v1/invitations/accept", json={"token": token_of(accept_url)})
 
 
 @pytest.fixture
@@ -24,12 +36,8 @@ def pair(make_user, api_for):
         "/api/v1/partnerships", json={"name": "Tess + Cole", "role": "teacher"}
     )
     pid = created.json["partnership"]["id"]
-    invite = teacher_api.post(
-        f"/api/v1/partnerships/{pid}/invitations", json={"email": coach.email, "role": "coach"}
-    )
-    accepted = coach_api.post(
-        "/api/v1/invitations/accept", json={"token": token_of(invite.json["accept_url"])}
-    )
+    invitation = invite(teacher_api, pid, coach.email, "coach")
+    accepted = accept(coach_api, invitation.json["accept_url"])
     assert accepted.status_code == 200
     return {"pid": pid, "teacher": teacher, "coach": coach, "t": teacher_api, "c": coach_api}
 
@@ -69,10 +77,7 @@ def test_invitation_response_and_acceptance(pair):
 
 
 def test_invitation_shape(pair, make_user):
-    response = pair["t"].post(
-        f"/api/v1/partnerships/{pair['pid']}/invitations",
-        json={"email": "New.Person@School.example", "role": "teacher"},
-    )
+    response = invite(pair["t"], pair["pid"], "New.Person@School.example")
     assert response.status_code == 201
     body = response.json
     assert set(body) >= {"id", "email", "role", "expires_at", "accept_url"}
@@ -83,40 +88,24 @@ def test_invitation_shape(pair, make_user):
 
 def test_reused_invitation_is_404(pair, make_user, api_for):
     newcomer = make_user(email="nina@school.example")
-    link = (
-        pair["t"]
-        .post(
-            f"/api/v1/partnerships/{pair['pid']}/invitations",
-            json={"email": newcomer.email, "role": "teacher"},
-        )
-        .json["accept_url"]
-    )
+    link = invite(pair["t"], pair["pid"], newcomer.email).json["accept_url"]
     api = api_for(newcomer)
-    first = api.post("/api/v1/invitations/accept", json={"token": token_of(link)})
+    first = accept(api, link)
     assert first.status_code == 200
     # remove and try the same link again: single use
     pair["t"].delete(f"/api/v1/partnerships/{pair['pid']}/members/{newcomer.id}")
-    again = api.post("/api/v1/invitations/accept", json={"token": token_of(link)})
+    again = accept(api, link)
     assert again.status_code == 404
 
 
 def test_expired_invitation_is_404(app, pair, make_user, api_for):
     newcomer = make_user(email="old@school.example")
-    body = (
-        pair["t"]
-        .post(
-            f"/api/v1/partnerships/{pair['pid']}/invitations",
-            json={"email": newcomer.email, "role": "teacher"},
-        )
-        .json
-    )
+    body = invite(pair["t"], pair["pid"], newcomer.email).json
     with app.app_context():
         invitation = db.session.get(Invitation, body["id"])
         invitation.expires_at = utcnow() - timedelta(seconds=1)
         db.session.commit()
-    response = api_for(newcomer).post(
-        "/api/v1/invitations/accept", json={"token": token_of(body["accept_url"])}
-    )
+    response = accept(api_for(newcomer), body["accept_url"])
     assert response.status_code == 404
     assert "expired" in response.json["error"]["message"]
 
@@ -129,48 +118,27 @@ def test_unknown_invitation_token_is_404(make_user, api_for):
 def test_invitation_for_another_address_is_refused_and_stays_usable(pair, make_user, api_for):
     invited = make_user(email="invited@school.example")
     someone_else = make_user(email="someone@school.example")
-    link = (
-        pair["t"]
-        .post(
-            f"/api/v1/partnerships/{pair['pid']}/invitations",
-            json={"email": invited.email, "role": "teacher"},
-        )
-        .json["accept_url"]
-    )
-    wrong = api_for(someone_else).post("/api/v1/invitations/accept", json={"token": token_of(link)})
+    link = invite(pair["t"], pair["pid"], invited.email).json["accept_url"]
+    wrong = accept(api_for(someone_else), link)
     assert wrong.status_code == 403
     assert wrong.json["error"]["code"] == "wrong_account"
     assert api_for(someone_else).get(f"/api/v1/partnerships/{pair['pid']}").status_code == 404
-    right = api_for(invited).post("/api/v1/invitations/accept", json={"token": token_of(link)})
+    right = accept(api_for(invited), link)
     assert right.status_code == 200
 
 
 def test_inviting_a_member_again_is_409(pair):
-    response = pair["t"].post(
-        f"/api/v1/partnerships/{pair['pid']}/invitations",
-        json={"email": "COLE@school.example", "role": "coach"},
-    )
+    response = invite(pair["t"], pair["pid"], "COLE@school.example", "coach")
     assert response.status_code == 409
     assert response.json["error"]["code"] == "already_member"
 
 
 def test_member_accepting_a_second_invitation_gets_409(pair, make_user, api_for):
     newcomer = make_user(email="twice@school.example")
-    links = [
-        pair["t"]
-        .post(
-            f"/api/v1/partnerships/{pair['pid']}/invitations",
-            json={"email": newcomer.email, "role": "teacher"},
-        )
-        .json["accept_url"]
-        for _ in range(2)
-    ]
+    links = [invite(pair["t"], pair["pid"], newcomer.email).json["accept_url"] for _ in range(2)]
     api = api_for(newcomer)
-    assert (
-        api.post("/api/v1/invitations/accept", json={"token": token_of(links[0])}).status_code
-        == 200
-    )
-    again = api.post("/api/v1/invitations/accept", json={"token": token_of(links[1])})
+    assert accept(api, links[0]).status_code == 200
+    again = accept(api, links[1])
     assert again.status_code == 409
     assert again.json["error"]["code"] == "already_member"
 
@@ -190,11 +158,8 @@ def test_outsider_cannot_remove_members_or_invite(pair, make_user, api_for):
     assert (
         outsider.delete(f"/api/v1/partnerships/{pid}/members/{pair['coach'].id}").status_code == 404
     )
-    invite = outsider.post(
-        f"/api/v1/partnerships/{pid}/invitations",
-        json={"email": "x@school.example", "role": "coach"},
-    )
-    assert invite.status_code == 404
+    invited = invite(outsider, pid, "x@school.example", "coach")
+    assert invited.status_code == 404
     assert pair["t"].get(f"/api/v1/partnerships/{pid}").json["partnership"]["members"][1]
 
 

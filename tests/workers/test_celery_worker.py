@@ -8,14 +8,14 @@ import secrets
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import timedelta
 
 import pytest
 import redis
 
 from tests.conftest import app_config
+from tests.helpers.processes import running
 from tests.studio import make_studio
 from videocoach import create_app, db
 from videocoach.clips.models import Clip
@@ -24,24 +24,15 @@ from videocoach.db import utcnow
 REDIS_URL = os.environ.get("VIDEOCOACH_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 
-@contextmanager
-def worker_process(config: dict[str, str]) -> Iterator[subprocess.Popen]:
-    env = {**os.environ, **config}
-    worker = subprocess.Popen(
+def worker_process(config: dict[str, str]) -> AbstractContextManager[subprocess.Popen]:
+    """`videocoach worker` with the test's settings, stopped when the block ends."""
+    return running(
         [sys.executable, "-m", "videocoach.cli", "worker", "--concurrency", "1"],
-        env=env,
+        env={**os.environ, **config},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
-    try:
-        yield worker
-    finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
 
 
 def wait_for_status(studio, clip_id: str, worker, statuses=("ready", "failed"), timeout=90):

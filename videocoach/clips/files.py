@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from videocoach.clips.models import AssetKind, ClipAsset
 from videocoach.media.commands import language_name
@@ -33,6 +34,17 @@ _CAPTION_NAME = re.compile(r"^captions/(?P<track>\d+)-(?P<language>[A-Za-z0-9-]+
 def clip_prefix(clip_id: str) -> str:
     """Every stored object of the clip lies under this prefix."""
     return f"clips/{clip_id}/"
+
+
+def scratch_root(data_dir: Path) -> Path:
+    """Where jobs on this machine keep their scratch folders, one per clip."""
+    return data_dir / "work"
+
+
+def scratch_dir(data_dir: Path, clip_id: str) -> Path:
+    """The one local folder a job works in for this clip (removed on retry, restart,
+    reconcile and deletion: a crash must not leave private video behind)."""
+    return scratch_root(data_dir) / clip_id
 
 
 def key(clip_id: str, name: str) -> str:

@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Date,
     Float,
     ForeignKey,
@@ -14,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -77,6 +79,14 @@ class Clip(IdMixin, CreatedMixin, Base):
     # A running job's claim: a fresh heartbeat from another job means "leave it alone".
     job_token: Mapped[str | None] = mapped_column(String(32), default=None)
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # Since when the clip waits for processing (upload, or "Try again"): delays count from it.
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=utcnow)
+    # When the job was last handed to the broker (None: not handed over; reconcile will).
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # When the site admins were told this clip waits too long (once per wait).
+    delay_reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # False when the failure is in the file itself (no video, empty): trying again cannot help.
+    can_retry: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     assets: Mapped[list[ClipAsset]] = relationship(
         back_populates="clip", cascade="all, delete-orphan"

@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from videocoach import transaction
-from videocoach.clips import services
+from videocoach.clips import dispatch, services
 from videocoach.clips.models import Clip
 from videocoach.clips.schemas import caption_json, media_urls
 from videocoach.config import current_settings
@@ -19,6 +19,12 @@ from videocoach.partnerships import goals as goal_services
 from videocoach.partnerships import services as partnerships
 
 bp = Blueprint("clips", __name__)
+
+
+@bp.app_context_processor
+def _processing_delay() -> dict[str, object]:
+    """Clip status boxes say why a clip waits longer than it should (clips/_status.html)."""
+    return {"processing_delay": dispatch.processing_delay}
 
 
 @bp.get("/partnerships/<pid>/clips")

@@ -6,7 +6,7 @@ from flask import url_for
 from marshmallow import fields
 
 from videocoach.api import BaseSchema
-from videocoach.clips import files
+from videocoach.clips import dispatch, files
 from videocoach.clips.models import Clip
 
 
@@ -47,6 +47,14 @@ class ClipSchema(BaseSchema):
     step = fields.String(allow_none=True)
     progress = fields.Float()
     error = fields.String(allow_none=True)
+    can_retry = fields.Boolean(
+        metadata={"description": "Failed clips: whether POST /clips/{cid}/retry can help"}
+    )
+    delay = fields.Method(
+        "_delay",
+        allow_none=True,
+        metadata={"description": "While waiting too long: a sentence saying so, else null"},
+    )
     duration_s = fields.Method("_duration", allow_none=True)
     width = fields.Integer(allow_none=True)
     height = fields.Integer(allow_none=True)
@@ -62,6 +70,9 @@ class ClipSchema(BaseSchema):
 
     def _duration(self, clip: Clip) -> float | None:
         return None if clip.duration_ms is None else clip.duration_ms / 1000
+
+    def _delay(self, clip: Clip) -> str | None:
+        return dispatch.processing_delay(clip)
 
     def _media(self, clip: Clip) -> dict[str, Any]:
         return media_urls(clip)

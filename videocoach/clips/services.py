@@ -6,16 +6,18 @@ No HTTP here. The processing itself lives in workers/pipeline.py.
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from videocoach import access, db, jobs, live
+from videocoach import access, db, live
 from videocoach.accounts.models import User
-from videocoach.clips import files
+from videocoach.clips import dispatch, files
 from videocoach.clips.models import AssetKind, Clip, ClipAsset, ClipStatus, ClipView, Visibility
+from videocoach.config import current_settings
 from videocoach.db import utcnow
 from videocoach.errors import Forbidden, Invalid, NotFound
 from videocoach.notifications import services as notifications
@@ -23,8 +25,6 @@ from videocoach.storage import current_storage
 
 log = logging.getLogger(__name__)
 
-# The pipeline's task (workers/tasks.py registers it under this name).
-PROCESS_CLIP = "videocoach.process_clip"
 TITLE_MAX = 200
 
 
@@ -103,7 +103,7 @@ def create_clip(
             sha256=stored.sha256,
         )
     )
-    jobs.enqueue_after_commit(PROCESS_CLIP, clip.id)  # the worker must find the clip
+    dispatch.dispatch(clip)  # after the commit: the worker must find the clip
     return clip
 
 
@@ -155,9 +155,10 @@ def update_clip(user: User, clip_id: str, changes: dict[str, Any]) -> Clip:
 
 
 def delete_clip(user: User, clip_id: str) -> None:
-    """Delete the clip and every object it owns in storage."""
+    """Delete the clip and every object it owns in storage and in local scratch space."""
     clip = _own_clip(user, clip_id, "delete")
     removed = current_storage().delete_prefix(files.clip_prefix(clip.id))
+    shutil.rmtree(files.scratch_dir(current_settings().data_dir, clip.id), ignore_errors=True)
     db.session.delete(clip)
     db.session.flush()
     live.announce(live.clip_topic(clip_id), "access_changed", {})
@@ -165,15 +166,23 @@ def delete_clip(user: User, clip_id: str) -> None:
 
 
 def retry_clip(user: User, clip_id: str) -> Clip:
-    """Run the pipeline again for a failed clip (steps already done are skipped)."""
+    """Run the pipeline again for a failed clip (steps already done are skipped), with a
+    fresh count of attempts."""
     clip = _own_clip(user, clip_id, "retry")
     if clip.status != ClipStatus.FAILED.value:
         raise Invalid("Only a clip whose processing failed can be tried again.", code="not_failed")
+    if not clip.can_retry:
+        raise Invalid(
+            "Trying again cannot help: the problem is in the file itself. "
+            "Upload another recording instead.",
+            code="retry_cannot_help",
+        )
     clip.status = ClipStatus.QUEUED.value
     clip.error = None
     clip.progress = 0.0
     clip.job_token = None
-    jobs.enqueue_after_commit(PROCESS_CLIP, clip.id)
+    clip.attempts = 0
+    dispatch.dispatch(clip)
     return clip
 
 

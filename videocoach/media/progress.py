@@ -7,6 +7,8 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 
+from videocoach.lifetimes import die_with_parent
+
 STDERR_TAIL_LINES = 40
 
 
@@ -65,6 +67,7 @@ def run_ffmpeg(
         stderr=subprocess.PIPE,
         text=True,
         errors="replace",
+        preexec_fn=die_with_parent,  # a killed job takes its ffmpeg with it
     )
     stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
 

@@ -158,7 +158,7 @@ def clip_processed(clip_id: str, *, ready: bool) -> None:
 
 def _queue_emails(notification_ids: list[str]) -> None:
     """After the commit: one email job for the notifications a change created."""
-    jobs.enqueue(SEND_EMAILS, notification_ids)
+    jobs.enqueue_or_log(SEND_EMAILS, notification_ids)
 
 
 # --- reading --------------------------------------------------------------------------
