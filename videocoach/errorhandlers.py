@@ -9,7 +9,7 @@ from typing import Any
 import kombu.exceptions
 import redis.exceptions
 import sqlalchemy.exc
-from flask import Flask, render_template, request
+from flask import Flask, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -125,7 +125,9 @@ def _unavailable(message: str) -> ResponseReturnValue:
     if wants_json():
         body, status = error_response(503, "service_unavailable", message)  # type: ignore[misc]
         return body, status, headers
-    return render_template("unavailable.html", message=message), 503, headers
+    # Drawn without the context processors: they would ask the database for the user.
+    page = current_app.jinja_env.get_template("unavailable.html").render(message=message)
+    return page, 503, headers
 
 
 def register_error_handlers(app: Flask) -> None:
