@@ -267,3 +267,37 @@ def test_an_unreachable_database_is_a_503_with_a_sentence_and_recovers_by_itself
     proxy.restore()
     assert studio.get(me).status_code == 200  # recovered, without a restart
     proxy.cut()
+
+
+def test_sign_in_with_redis_down_still_works_and_is_still_rate_limited(config, tmp_path):
+    """Seen: with REDIS_URL at a closed port, POST /api/v1/auth/tokens answered 500. Now the
+    limits fall back to this process's memory (with a warning): never open, never a 500."""
+    import requests
+
+    config = {
+        **config,
+        "REDIS_URL": "redis://127.0.0.1:1/0",
+        "VIDEOCOACH_LOGIN_RATE_LIMIT": "3 per minute",
+        "VIDEOCOACH_PASSWORD": "a long enough password",
+    }
+    env = {**os.environ, **config}
+    subprocess.run(
+        [sys.executable, "-m", "videocoach.cli", "create-user", "--email", "t@school.example",
+         "--name", "T"],
+        env=env, check=True, capture_output=True,
+    )  # fmt: skip
+    port = free_port()
+    log = tmp_path / "serve.log"
+    args = [sys.executable, "-m", "videocoach.cli", "serve", "--no-worker", "--port", str(port)]
+    with log.open("w") as out, running(args, env=env, stdout=out, stderr=subprocess.STDOUT):
+        base = f"http://127.0.0.1:{port}"
+        eventually(lambda: readyz(base)[0] == 503, 60, "serve up (not ready: Redis is away)")
+        credentials = {"email": "t@school.example", "password": "a long enough password"}
+        statuses = [
+            requests.post(f"{base}/api/v1/auth/tokens", json=credentials, timeout=30).status_code
+            for _ in range(4)
+        ]
+        assert statuses == [201, 201, 201, 429]
+        problems = readyz(base)[1]["problems"]
+        assert "Redis (REDIS_URL) does not answer." in problems
+    assert "falling back to in-memory storage" in log.read_text()
