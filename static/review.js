@@ -657,6 +657,7 @@
     label.htmlFor = id;
     var area = document.createElement("textarea");
     area.id = id;
+    area.maxLength = body.maxLength;  // the limit is written once, in the template
     area.value = c.body;
     var kindLabel = el("label", "", "Kind");
     kindLabel.htmlFor = id + "-kind";

@@ -406,7 +406,7 @@ def add_clips(world: World, teacher: User) -> None:
         title="Broken",
         visibility="shared",
         status="failed",
-        error="This file is not a video we can read",
+        error="This file is not a video we can read.",
     )
     db.session.add_all([shared, failed])
     db.session.flush()

@@ -29,6 +29,7 @@ SHARED_ROOMS = (
     "videocoach.db",
     "videocoach.errors",
     "videocoach.jobs",
+    "videocoach.limits",
     "videocoach.live",
     "videocoach.media",
     "videocoach.storage",

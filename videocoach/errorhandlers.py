@@ -98,6 +98,8 @@ def handle_http_exception(error: HTTPException) -> ResponseReturnValue:
 
 def handle_unexpected(error: Exception) -> ResponseReturnValue:
     log.exception("unhandled error on %s %s", request.method, re.sub(r"\s", "", request.path))
+    # A failed flush leaves the session unusable, and the error page asks it for the user.
+    db.session.rollback()
     return handle_http_exception(InternalServerError())
 
 
@@ -120,6 +122,14 @@ def handle_queue_away(error: Exception) -> ResponseReturnValue:
     return _unavailable(QUEUE_AWAY)
 
 
+def handle_unstorable_value(error: sqlalchemy.exc.DataError) -> ResponseReturnValue:
+    """A value the database cannot hold at all (PostgreSQL refuses NUL in text, e.g. in an
+    id from the URL): the request was malformed; nothing with that value can exist."""
+    log.info("refused a value the database cannot store on %s: %s", request.path, error.orig)
+    db.session.rollback()
+    return _render(422, "validation_failed", "Some values contain characters that are not allowed.")
+
+
 def _unavailable(message: str) -> ResponseReturnValue:
     headers = {"Retry-After": "30"}
     if wants_json():
@@ -133,6 +143,7 @@ def _unavailable(message: str) -> ResponseReturnValue:
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(sqlalchemy.exc.OperationalError, handle_database_away)
     app.register_error_handler(sqlalchemy.exc.InterfaceError, handle_database_away)
+    app.register_error_handler(sqlalchemy.exc.DataError, handle_unstorable_value)
     app.register_error_handler(kombu.exceptions.OperationalError, handle_queue_away)
     app.register_error_handler(redis.exceptions.ConnectionError, handle_queue_away)
     app.register_error_handler(redis.exceptions.TimeoutError, handle_queue_away)

@@ -9,13 +9,19 @@ from urllib.parse import urlsplit
 
 from flask import flash, redirect
 from flask_wtf import FlaskForm
+from wtforms.validators import Length
 
-from videocoach import db
+from videocoach import db, limits
 from videocoach.errors import DomainError
 
 
 class ActionForm(FlaskForm):
     """A form that is only a button: it carries the CSRF token and nothing else."""
+
+
+def at_most(limit: int) -> Length:
+    """The field's limit: rendered as maxlength, and the same sentence as the service's."""
+    return Length(max=limit, message=limits.too_long(limit))
 
 
 def show_errors(form: FlaskForm, error: DomainError) -> None:

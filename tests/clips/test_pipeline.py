@@ -16,8 +16,8 @@ GOOD = list(GOOD_SAMPLES)
 FAST_PATH = {"h264_aac.mp4", "h264_rotated.mp4"}
 BAD = {
     "empty.mp4": "This file is empty. Try uploading it again.",
-    "text.mp4": "This file is not a video we can read",
-    "random.bin": "This file is not a video we can read",
+    "text.mp4": "This file is not a video we can read.",
+    "random.bin": "This file is not a video we can read.",
     "truncated.mp4": "This file seems to be cut off",
     "image.png": "This looks like a photo, not a video.",
     "audio_only.m4a": "This file has sound but no picture.",

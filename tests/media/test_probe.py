@@ -118,7 +118,7 @@ def test_unreadable_inputs_fail_in_probe_itself(media_samples: dict[str, Path]) 
 
 
 def test_not_a_video_sentence_is_exact() -> None:
-    assert NOT_A_VIDEO == "This file is not a video we can read"
+    assert NOT_A_VIDEO == "This file is not a video we can read."
 
 
 def test_photo_and_audio_only_are_told_apart(media_samples: dict[str, Path]) -> None:

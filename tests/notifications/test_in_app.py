@@ -104,7 +104,7 @@ def test_an_invitation_notifies_an_existing_account_only(world: World):
 def test_a_failed_clip_notifies_its_uploader(world: World):
     clip_id = world.add_clip(status="processing", visibility="shared")
     with world.app.app_context():
-        pipeline.fail(clip_id, None, "This file is not a video we can read")
+        pipeline.fail(clip_id, None, "This file is not a video we can read.")
     assert world.events("teacher") == [("clip_failed", None, clip_id)]
     assert world.total() == 1
 

@@ -2,30 +2,42 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired
 
+from videocoach import limits
 from videocoach.accounts.services import MIN_PASSWORD_LENGTH
+from videocoach.forms import at_most
 
 
 class SignupForm(FlaskForm):
     name = StringField(
-        "Your name", validators=[DataRequired("Tell us your name."), Length(max=120)]
+        "Your name", validators=[DataRequired("Tell us your name."), at_most(limits.NAME_MAX)]
     )
-    email = EmailField("Email", validators=[DataRequired("Enter your email address.")])
+    email = EmailField(
+        "Email",
+        validators=[DataRequired("Enter your email address."), at_most(limits.EMAIL_MAX)],
+    )
     password = PasswordField(
         "Password",
         description=f"At least {MIN_PASSWORD_LENGTH} characters. A short sentence works well.",
-        validators=[DataRequired("Choose a password.")],
+        validators=[DataRequired("Choose a password."), at_most(limits.PASSWORD_MAX)],
     )
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired("Enter your email address.")])
-    password = PasswordField("Password", validators=[DataRequired("Enter your password.")])
+    email = EmailField(
+        "Email",
+        validators=[DataRequired("Enter your email address."), at_most(limits.EMAIL_MAX)],
+    )
+    password = PasswordField(
+        "Password",
+        validators=[DataRequired("Enter your password."), at_most(limits.PASSWORD_MAX)],
+    )
     remember = BooleanField("Keep me signed in on this device")
 
 
 class TokenForm(FlaskForm):
     label = StringField(
-        "What is this token for?", validators=[DataRequired("Name the token."), Length(max=120)]
+        "What is this token for?",
+        validators=[DataRequired("Name the token."), at_most(limits.TOKEN_LABEL_MAX)],
     )

@@ -83,9 +83,14 @@ def account() -> ResponseReturnValue:
     form = TokenForm()
     new_token = None
     if form.validate_on_submit():
-        new_token, _ = services.issue_token(current_user, form.label.data or "")
-        transaction.commit()
-        form = TokenForm(formdata=None)
+        try:
+            new_token, _ = services.issue_token(current_user, form.label.data or "")
+        except DomainError as error:
+            db.session.rollback()
+            show_errors(form, error)
+        else:
+            transaction.commit()
+            form = TokenForm(formdata=None)
     tokens = db.session.scalars(
         select(ApiToken)
         .where(ApiToken.user_id == current_user.id, ApiToken.revoked_at.is_(None))
@@ -97,7 +102,7 @@ def account() -> ResponseReturnValue:
         tokens=tokens,
         new_token=new_token,
         action_form=ActionForm(),
-    )
+    ), 422 if form.errors else 200
 
 
 @bp.post("/account/tokens/<tid>/revoke")

@@ -10,7 +10,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from videocoach import db, transaction
+from videocoach import db, limits, transaction
 from videocoach.accounts.models import ApiToken, User
 from videocoach.db import utcnow
 from videocoach.errors import Conflict, Forbidden, Invalid
@@ -41,8 +41,9 @@ COMMON_PASSWORDS = frozenset(
 
 def normalise_email(raw: str) -> str:
     """Validate an email address and return the lower-cased form we store."""
+    address = limits.check_length(raw.strip(), limits.EMAIL_MAX, "email", "The email address")
     try:
-        result = validate_email(raw.strip(), check_deliverability=False)
+        result = validate_email(address, check_deliverability=False)
     except EmailNotValidError as exc:
         raise Invalid(str(exc), fields={"email": str(exc)}) from None
     return result.normalized.lower()
@@ -52,6 +53,8 @@ def password_problem(password: str, email: str = "", name: str = "") -> str | No
     """A sentence saying why a password is too weak, or None."""
     if len(password) < MIN_PASSWORD_LENGTH:
         return f"Use at least {MIN_PASSWORD_LENGTH} characters."
+    if problem := limits.length_problem(password, limits.PASSWORD_MAX):
+        return problem
     lowered = password.lower()
     if lowered in COMMON_PASSWORDS or len(set(lowered)) < 4:
         return "That password is too easy to guess; try a short sentence."
@@ -86,12 +89,12 @@ def check_signup_allowed(email: str, *, signup_open: bool, domains: tuple[str, .
 
 def create_user(email: str, password: str, name: str, *, is_admin: bool = False) -> User:
     email = normalise_email(email)
-    name = name.strip()
+    name = limits.one_line(name)
     fields: dict[str, str] = {}
     if not name:
         fields["name"] = "Tell us your name."
-    elif len(name) > 120:
-        fields["name"] = "Use at most 120 characters."
+    elif problem := limits.length_problem(name, limits.NAME_MAX):
+        fields["name"] = problem
     problem = password_problem(password, email, name)
     if problem:
         fields["password"] = problem
@@ -133,8 +136,11 @@ def authenticate(email: str, password: str) -> User | None:
 
 
 def issue_token(user: User, label: str = "") -> tuple[str, ApiToken]:
+    label = limits.check_length(
+        limits.one_line(label), limits.TOKEN_LABEL_MAX, "label", "The token's label"
+    )
     raw = new_token(TOKEN_PREFIX)
-    token = ApiToken(user_id=user.id, token_hash=token_digest(raw), label=label[:120])
+    token = ApiToken(user_id=user.id, token_hash=token_digest(raw), label=label)
     db.session.add(token)
     db.session.flush()
     return raw, token

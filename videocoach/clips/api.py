@@ -10,6 +10,7 @@ from flask import Response, redirect, request, send_file
 from flask_login import login_required
 from flask_smorest import Blueprint
 from werkzeug.datastructures import FileStorage
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.formparser import parse_form_data
 
 from videocoach import transaction
@@ -18,6 +19,7 @@ from videocoach.api import API_PREFIX
 from videocoach.clips import files, services
 from videocoach.clips.models import AssetKind
 from videocoach.clips.schemas import ClipEnvelope, ClipList, ClipUpdateSchema, ClipUploadForm
+from videocoach.clips.uploads import TooLarge, too_large_message
 from videocoach.config import current_settings
 from videocoach.errors import DomainError, Invalid, NotFound
 from videocoach.storage import current_storage
@@ -46,14 +48,52 @@ def incoming_dir() -> Path:
     return folder
 
 
-def _stream_to_incoming(
-    total_content_length: int | None,
-    content_type: str | None,
-    filename: str | None,
-    content_length: int | None = None,
-) -> IO[bytes]:
-    # Werkzeug writes the file part here chunk by chunk: memory stays bounded.
-    return tempfile.NamedTemporaryFile(dir=incoming_dir(), prefix="upload-", delete=False)
+class _Incoming:
+    """Werkzeug writes each file part into one of these, chunk by chunk: memory stays
+    bounded, and every file made is known, so none is left behind when parsing fails."""
+
+    def __init__(self) -> None:
+        self.handles: list[IO[bytes]] = []
+
+    def __call__(
+        self,
+        total_content_length: int | None,
+        content_type: str | None,
+        filename: str | None,
+        content_length: int | None = None,
+    ) -> IO[bytes]:
+        # Not a with-block: werkzeug writes into it after this returns; remove_all closes it.
+        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115
+            dir=incoming_dir(), prefix="upload-", delete=False
+        )
+        self.handles.append(handle)
+        return handle
+
+    def remove_all(self) -> None:
+        for handle in self.handles:
+            handle.close()
+            Path(handle.name).unlink(missing_ok=True)  # moved into storage when it worked
+
+
+def _parse_multipart(incoming: _Incoming, limit: int) -> tuple[Any, FileStorage | None]:
+    try:
+        _, form, files = parse_form_data(
+            request.environ,
+            stream_factory=incoming,
+            max_content_length=limit + MULTIPART_OVERHEAD,
+            silent=False,
+        )
+    except RequestEntityTooLarge:
+        raise TooLarge(too_large_message(limit)) from None
+    except ValueError:  # no boundary, a part without headers, a body cut off mid-way
+        raise Invalid(
+            "The upload is not complete multipart/form-data: it may have been cut off. "
+            "Send it again.",
+            code="bad_multipart",
+        ) from None
+    for part in files.values():
+        part.stream.close()
+    return form, files.get("file")
 
 
 @blp.route("/partnerships/<pid>/clips", methods=["POST"])
@@ -66,19 +106,15 @@ def upload_clip(pid: str) -> dict[str, Any]:
     services.require_uploader(user, pid)  # before a byte of the body is read
     if request.mimetype != "multipart/form-data":
         raise UnsupportedMediaType("Send the clip as multipart/form-data with a `file` field.")
-    _, form, files = parse_form_data(
-        request.environ,
-        stream_factory=_stream_to_incoming,
-        max_content_length=current_settings().max_upload_bytes + MULTIPART_OVERHEAD,
-        silent=False,
-    )
-    upload: FileStorage | None = files.get("file")
-    staged = Path(upload.stream.name) if upload and hasattr(upload.stream, "name") else None
+    limit = current_settings().max_upload_bytes
+    incoming = _Incoming()
     try:
-        for other in files.values():
-            other.stream.close()
+        form, upload = _parse_multipart(incoming, limit)
+        staged = Path(upload.stream.name) if upload and hasattr(upload.stream, "name") else None
         if upload is None or staged is None:
             raise Invalid("Attach the video as the `file` field.", fields={"file": "Required."})
+        if staged.stat().st_size > limit:  # the parser allowed room for the other fields
+            raise TooLarge(too_large_message(limit))
         clip = services.create_clip(
             user,
             pid,
@@ -90,8 +126,7 @@ def upload_clip(pid: str) -> dict[str, Any]:
         )
         transaction.commit()
     finally:
-        for other in files.values():
-            Path(other.stream.name).unlink(missing_ok=True)
+        incoming.remove_all()
     return {"clip": clip}
 
 

@@ -13,7 +13,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from videocoach import access, db, live
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from videocoach import access, db, limits, live
 from videocoach.accounts.models import User
 from videocoach.clips import dispatch, files
 from videocoach.clips.models import AssetKind, Clip, ClipAsset, ClipStatus, ClipView, Visibility
@@ -25,7 +28,8 @@ from videocoach.storage import current_storage
 
 log = logging.getLogger(__name__)
 
-TITLE_MAX = 200
+TITLE_MAX = limits.TITLE_MAX
+UNTITLED = "Untitled lesson"
 
 
 def parse_visibility(raw: str | None) -> str:
@@ -53,12 +57,13 @@ def parse_recorded_on(raw: str | date | None) -> date | None:
 
 
 def clean_title(raw: str | None, filename: str = "") -> str:
-    title = (raw or "").strip() or Path(filename).stem.strip() or "Untitled lesson"
-    if len(title) > TITLE_MAX:
-        raise Invalid(
-            f"Use at most {TITLE_MAX} characters.", fields={"title": "The title is too long."}
-        )
-    return title
+    """The title as typed, else the file's name without its extension (cut to fit: the
+    uploader did not type it), else UNTITLED."""
+    title = limits.one_line(raw)
+    if title:
+        return limits.check_length(title, TITLE_MAX, "title", "The title")
+    stem = Path(limits.clean_filename(filename, fallback="")).stem.strip()
+    return stem[:TITLE_MAX].rstrip() or UNTITLED
 
 
 def require_uploader(user: User, partnership_id: str) -> None:
@@ -85,7 +90,7 @@ def create_clip(
         title=clean_title(title, filename),
         visibility=parse_visibility(visibility),
         recorded_on=parse_recorded_on(recorded_on),
-        original_filename=Path(filename or "").name[:255],
+        original_filename=limits.clean_filename(filename),
         status=ClipStatus.QUEUED.value,
     )
     db.session.add(clip)
@@ -121,12 +126,18 @@ def get_clip(user: User, clip_id: str) -> Clip:
 
 
 def mark_clip_seen(user: User, clip: Clip) -> None:
-    """Remember this visit: the partnership home counts what is new since."""
-    view = db.session.get(ClipView, (user.id, clip.id))
-    if view is None:
-        db.session.add(ClipView(user_id=user.id, clip_id=clip.id, seen_at=utcnow()))
-    else:
-        view.seen_at = utcnow()
+    """Remember this visit: the partnership home counts what is new since. One upsert, so
+    two tabs (or a phone and a laptop) opening a clip for the first time at once cannot
+    both insert the row (seen under load: a unique violation, a 500)."""
+    now = utcnow()
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(ClipView).values(user_id=user.id, clip_id=clip.id, seen_at=now)
+    db.session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[ClipView.user_id, ClipView.clip_id], set_={"seen_at": now}
+        )
+    )
 
 
 def _own_clip(user: User, clip_id: str, doing: str) -> Clip:
@@ -138,8 +149,8 @@ def _own_clip(user: User, clip_id: str, doing: str) -> Clip:
 
 def update_clip(user: User, clip_id: str, changes: dict[str, Any]) -> Clip:
     clip = _own_clip(user, clip_id, "change")
-    if "title" in changes:
-        clip.title = clean_title(changes["title"]) if changes["title"] else clip.title
+    if "title" in changes and limits.one_line(changes["title"]):  # blank keeps the title
+        clip.title = clean_title(changes["title"])
     if "visibility" in changes:
         was = clip.visibility
         clip.visibility = parse_visibility(changes["visibility"])

@@ -58,7 +58,7 @@ def _require_tus_version() -> None:
 
 def _int_header(name: str) -> int:
     raw = request.headers.get(name, "")
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):  # isdigit alone takes "²", which int() refuses
         raise Invalid(f"{name} must be a non-negative whole number.", code="bad_header")
     return int(raw)
 

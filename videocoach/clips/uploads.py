@@ -19,7 +19,7 @@ from typing import BinaryIO
 from sqlalchemy import select
 from werkzeug.exceptions import ClientDisconnected
 
-from videocoach import db, transaction
+from videocoach import db, limits, transaction
 from videocoach.accounts.models import User
 from videocoach.clips import services
 from videocoach.clips.models import Clip, Upload
@@ -65,14 +65,17 @@ def parse_metadata(header: str | None) -> dict[str, str]:
         try:
             metadata[key] = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
-            raise Invalid(f"Upload-Metadata value for {key!r} is not valid base64.") from None
+            raise Invalid(
+                f"Upload-Metadata value for {key[:40]!r} is not valid base64 of UTF-8 text.",
+                code="bad_metadata",
+            ) from None
     return metadata
 
 
 def create_upload(user: User, length: int, metadata: dict[str, str]) -> Upload:
     settings = current_settings()
     if length > settings.max_upload_bytes:
-        raise TooLarge(_too_large_message(settings.max_upload_bytes))
+        raise TooLarge(too_large_message(settings.max_upload_bytes))
     if length == 0:
         raise Invalid("This file is empty. Choose the video file again.", code="empty_upload")
     partnership_id = metadata.get("partnership_id", "")
@@ -88,7 +91,7 @@ def create_upload(user: User, length: int, metadata: dict[str, str]) -> Upload:
         partnership_id=partnership_id,
         length=length,
         offset=0,
-        filename=Path(filename).name[:255],
+        filename=limits.clean_filename(filename),
         title=services.clean_title(metadata.get("title"), filename),
         visibility=services.parse_visibility(metadata.get("visibility")),
         recorded_on=services.parse_recorded_on(metadata.get("recorded_on")),
@@ -100,8 +103,12 @@ def create_upload(user: User, length: int, metadata: dict[str, str]) -> Upload:
     return upload
 
 
-def _too_large_message(limit: int) -> str:
-    return f"This file is larger than the {limit / 1024**3:.3g} GB limit of this server."
+def too_large_message(limit: int) -> str:
+    """The refusal of a file over `limit` bytes, whichever door it came through."""
+    for unit, size in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if limit >= size:
+            return f"This file is larger than the {limit / size:.3g} {unit} limit of this server."
+    return f"This file is larger than the {limit}-byte limit of this server."
 
 
 def get_upload(user: User, upload_id: str) -> Upload:

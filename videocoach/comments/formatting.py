@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import html
 import re
-import unicodedata
 
 import nh3
 
-BODY_MAX = 10_000
+from videocoach import limits
+
+BODY_MAX = limits.COMMENT_MAX
 ALLOWED_TAGS = {"strong", "em", "a", "br"}
 ALLOWED_ATTRIBUTES = {"a": {"href"}}
 _URL = re.compile(r"\bhttps?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]]")
@@ -24,11 +25,7 @@ _ITALIC = re.compile(r"(?<![\w*])_(?=\S)(.+?)(?<=\S)_(?![\w*])")
 
 def clean_body(raw: str) -> str:
     """The text we store: newlines normalised, control characters dropped, trimmed."""
-    text = raw.replace("\r\n", "\n").replace("\r", "\n")
-    text = "".join(
-        ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in {"Cc", "Cf"}
-    )
-    return text.strip()
+    return limits.multi_line(raw)
 
 
 def body_html(text: str) -> str:

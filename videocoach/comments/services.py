@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from videocoach import access, db, live
+from videocoach import access, db, limits, live
 from videocoach.accounts.models import User
 from videocoach.clips.models import Clip, Visibility
 from videocoach.comments.formatting import BODY_MAX, body_html, clean_body
@@ -33,8 +33,8 @@ def _seconds_to_ms(value: Any, field: str) -> int:
 
 
 def _check_times(clip: Clip, start_ms: int, end_ms: int | None) -> None:
-    duration = clip.duration_ms
-    if duration is not None and start_ms > duration:
+    duration = clip.duration_ms if clip.duration_ms is not None else limits.MOMENT_MAX_MS
+    if start_ms > duration:
         raise Invalid(
             "That moment is past the end of the clip.",
             fields={"t_start": f"Must be at most {duration / 1000:g} s."},
@@ -44,7 +44,7 @@ def _check_times(clip: Clip, start_ms: int, end_ms: int | None) -> None:
             raise Invalid(
                 "A range must end after it starts.", fields={"t_end": "Must be after t_start."}
             )
-        if duration is not None and end_ms > duration:
+        if end_ms > duration:
             raise Invalid(
                 "That range runs past the end of the clip.",
                 fields={"t_end": f"Must be at most {duration / 1000:g} s."},
@@ -57,9 +57,7 @@ def _body(raw: Any) -> str:
     body = clean_body(raw)
     if not body:
         raise Invalid("Write something.", fields={"body": "Cannot be empty."})
-    if len(body) > BODY_MAX:
-        raise Invalid(f"Use at most {BODY_MAX} characters.", fields={"body": "Too long."})
-    return body
+    return limits.check_length(body, BODY_MAX, "body", "The comment")
 
 
 def _kind(raw: Any) -> str:

@@ -14,9 +14,10 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from videocoach import limits
 from videocoach.media.progress import FfmpegTimeout
 
-NOT_A_VIDEO = "This file is not a video we can read"
+NOT_A_VIDEO = "This file is not a video we can read."
 EMPTY_FILE = "This file is empty. Try uploading it again."
 TRUNCATED = (
     "This file seems to be cut off: the upload or the recording may not have finished. "
@@ -24,6 +25,13 @@ TRUNCATED = (
 )
 AUDIO_ONLY = "This file has sound but no picture. Upload a video file."
 PHOTO = "This looks like a photo, not a video. Upload a video file."
+
+# 8K is 7680 x 4320; a side past this is a damaged or hostile header, or a frame so large
+# that decoding it would hold gigabytes of memory for one picture.
+MAX_PICTURE_SIDE = 8192
+# Stored as the caption track's label (clip_assets.label) and in its file name.
+CAPTION_TITLE_MAX = 200
+_LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8}){0,4}$")
 
 # ffprobe names demuxers for single pictures like this; any `*_pipe` is an image reader.
 IMAGE_FORMATS = frozenset({"image2", "png_pipe", "jpeg_pipe", "webp_pipe", "gif_pipe", "bmp_pipe"})
@@ -187,12 +195,15 @@ def _subtitle_streams(streams: list[dict[str, Any]]) -> tuple[SubtitleStream, ..
         codec = stream.get("codec_name")
         if stream.get("codec_type") != "subtitle" or index is None or not codec:
             continue
+        language = _tag(stream, "language")
+        title = limits.one_line(_tag(stream, "title"))[:CAPTION_TITLE_MAX].rstrip()
         found.append(
             SubtitleStream(
                 index=index,
                 codec=str(codec),
-                language=_tag(stream, "language"),
-                title=_tag(stream, "title"),
+                # The tag goes into a file name and a URL: only what a language tag can be.
+                language=language if language and _LANGUAGE_TAG.match(language) else None,
+                title=title or None,
             )
         )
     return tuple(found)
@@ -274,6 +285,12 @@ def problem_with(facts: ProbeFacts, max_duration_s: float) -> str | None:
         return PHOTO
     if facts.duration_s <= 0 or facts.width <= 0 or facts.height <= 0:
         return NOT_A_VIDEO
+    if max(facts.width, facts.height) > MAX_PICTURE_SIDE:
+        return (
+            f"This video's picture is {facts.width} x {facts.height} pixels; the largest we "
+            f"take is {MAX_PICTURE_SIDE} pixels on a side. Export it at 4K or less and "
+            "upload it again."
+        )
     if facts.duration_s > max_duration_s:
         return f"This clip is longer than {_hours(max_duration_s)}. Trim it and upload it again."
     return None

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
-from videocoach import access, db, live
+from videocoach import access, db, limits, live
 from videocoach.accounts.models import User
 from videocoach.clips.models import Clip, Visibility
 from videocoach.comments.models import Comment
@@ -27,7 +27,7 @@ from videocoach.notifications.models import Event
 # HEARTBEAT_S, well inside it.
 PRESENCE_TTL_S = 30
 RATES = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0)
-NOTES_MAX = 20_000
+NOTES_MAX = limits.NOTES_MAX
 RECENT_LIMIT = 20
 
 
@@ -143,7 +143,8 @@ def playback_json(meeting: Meeting) -> dict[str, Any]:
 def _position_ms(clip: Clip, raw: Any) -> int:
     if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):
         raise Invalid("position must be a number of seconds.", fields={"position": "Not a number."})
-    if raw < 0 or (clip.duration_ms is not None and raw * 1000 > clip.duration_ms + 1000):
+    end_ms = clip.duration_ms + 1000 if clip.duration_ms is not None else limits.MOMENT_MAX_MS
+    if raw < 0 or raw * 1000 > end_ms:
         raise Invalid("That moment is not in the clip.", fields={"position": "Out of range."})
     return round(raw * 1000)
 
@@ -152,6 +153,8 @@ def set_playback(
     user: User, meeting_id: str, values: dict[str, Any], client_id: str | None = None
 ) -> Meeting:
     """The driver plays, pauses, seeks or changes speed; everyone else follows."""
+    if client_id is not None:  # echoed to every listener: bounded like anything typed
+        limits.check_length(client_id, limits.CLIENT_ID_MAX, "client_id", "client_id")
     meeting = _open_meeting(user, meeting_id)
     if meeting.driver_id != user.id:
         raise Forbidden("Only the person driving controls the shared playback.", code="not_driver")
@@ -222,10 +225,8 @@ def save_notes(user: User, meeting_id: str, notes: Any, base_version: Any) -> Me
     meeting = access.get_meeting(user, meeting_id)
     if not isinstance(notes, str):
         raise Invalid("notes must be text.", fields={"notes": "Not text."})
-    if len(notes) > NOTES_MAX:
-        raise Invalid(
-            f"Notes can be at most {NOTES_MAX} characters.", fields={"notes": "Too long."}
-        )
+    # Not trimmed: a save can come while someone is still typing at the end.
+    notes = limits.check_length(limits.multi_line(notes, strip=False), NOTES_MAX, "notes", "Notes")
     if isinstance(base_version, bool) or not isinstance(base_version, int):
         raise Invalid("Say which version you edited.", fields={"notes_version": "Required."})
     if base_version != meeting.notes_version:

@@ -7,14 +7,12 @@ from typing import Any
 
 from sqlalchemy import case
 
-from videocoach import access, db
+from videocoach import access, db, limits
 from videocoach.accounts.models import User
 from videocoach.db import utcnow
 from videocoach.errors import Invalid
 from videocoach.partnerships.models import Goal, GoalStatus
 
-TITLE_MAX = 200
-TEXT_MAX = 5000
 EDITABLE_FIELDS = ("title", "description", "success_criteria", "status")
 
 
@@ -22,17 +20,18 @@ def _clean(values: dict[str, Any]) -> dict[str, Any]:
     cleaned: dict[str, Any] = {}
     fields: dict[str, str] = {}
     if "title" in values:
-        title = (values["title"] or "").strip()
+        title = limits.one_line(values["title"])
+        problem = limits.length_problem(title, limits.TITLE_MAX)
         if not title:
             fields["title"] = "Give the goal a title."
-        elif len(title) > TITLE_MAX:
-            fields["title"] = f"Use at most {TITLE_MAX} characters."
+        elif problem:
+            fields["title"] = problem
         cleaned["title"] = title
     for name in ("description", "success_criteria"):
         if name in values:
-            text = (values[name] or "").strip()
-            if len(text) > TEXT_MAX:
-                fields[name] = f"Use at most {TEXT_MAX} characters."
+            text = limits.multi_line(values[name])
+            if problem := limits.length_problem(text, limits.GOAL_TEXT_MAX):
+                fields[name] = problem
             cleaned[name] = text
     if "status" in values:
         try:

@@ -11,23 +11,19 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from videocoach import access, db, live
+from videocoach import access, db, limits, live
 from videocoach.accounts.models import User
 from videocoach.db import utcnow
 from videocoach.errors import Invalid, NotFound
 from videocoach.meetings.models import Meeting
 from videocoach.partnerships.models import Goal, NextStep
 
-TEXT_MAX = 2000
-
 
 def _text(raw: Any) -> str:
-    text = (raw or "").strip() if isinstance(raw, str | None) else ""
+    text = limits.one_line(raw) if isinstance(raw, str | None) else ""
     if not text:
         raise Invalid("Say what the next step is.", fields={"text": "Required."})
-    if len(text) > TEXT_MAX:
-        raise Invalid(f"Use at most {TEXT_MAX} characters.", fields={"text": "Too long."})
-    return text
+    return limits.check_length(text, limits.NEXT_STEP_MAX, "text", "The next step")
 
 
 def _goal_id(partnership_id: str, raw: Any) -> str | None:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
-from videocoach import access, db, live, mail
+from videocoach import access, db, limits, live, mail
 from videocoach.accounts.models import User
 from videocoach.accounts.services import normalise_email
 from videocoach.config import current_settings
@@ -36,12 +36,10 @@ def parse_role(raw: str | None) -> Role:
 
 
 def clean_name(raw: str | None) -> str:
-    name = (raw or "").strip()
+    name = limits.one_line(raw)
     if not name:
         raise Invalid("Give the partnership a name.", fields={"name": "Give it a name."})
-    if len(name) > 120:
-        raise Invalid("Use at most 120 characters.", fields={"name": "Use at most 120 characters."})
-    return name
+    return limits.check_length(name, limits.NAME_MAX, "name", "The partnership's name")
 
 
 def create_partnership(user: User, name: str, role: str) -> Partnership:
