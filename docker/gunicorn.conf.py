@@ -64,10 +64,12 @@ graceful_timeout = 60
 # load balancers 60 s), so gunicorn never closes a connection the proxy is about to reuse.
 keepalive = _int_env("GUNICORN_KEEPALIVE", 75)
 
-# Recycle workers now and then so slow leaks cannot grow without bound; the jitter
-# keeps them from restarting all at once.
-max_requests = 5000
-max_requests_jitter = 500
+# No recycling by default: a worker restarting after max_requests closes its kept-alive
+# connections, and a request the proxy sends on one at that moment is cut off unanswered
+# (gunicorn issue #3038; seen as a lost comment POST in bench/load_bench.py). No leak has
+# been measured; set GUNICORN_MAX_REQUESTS to recycle anyway (jitter: a tenth of it).
+max_requests = _int_env("GUNICORN_MAX_REQUESTS", 0)
+max_requests_jitter = max_requests // 10
 
 # Not preloaded: each worker builds its own app and database pool after the fork.
 preload_app = False
