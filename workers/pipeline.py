@@ -18,11 +18,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
 from videocoach import db, transaction
@@ -69,11 +68,6 @@ class JobCancelled(Exception):
     """The clip was deleted or claimed by another job while we worked."""
 
 
-def _unheld(now: datetime) -> ColumnElement[bool]:
-    stale = now - current_settings().job_stale_after
-    return or_(Clip.job_token.is_(None), Clip.heartbeat_at < stale)
-
-
 def claim(clip_id: str) -> str | None:
     """Take the clip for this job, unless a live job already holds it or it has used up
     its attempts (each claim is one; a clean release gives it back)."""
@@ -83,7 +77,7 @@ def claim(clip_id: str) -> str | None:
         .where(
             Clip.id == clip_id,
             Clip.status.in_(dispatch.WAITING),
-            _unheld(now),
+            dispatch.unheld(now),
             Clip.attempts < current_settings().max_attempts,
         )
         .values(
@@ -214,7 +208,7 @@ def _not_claimed(clip_id: str) -> bool:
     if clip is None or clip.status not in dispatch.WAITING:
         log.info("clip %s is finished or gone; nothing to do", clip_id)
         return True
-    unheld = db.session.scalar(select(Clip.id).where(Clip.id == clip_id, _unheld(utcnow())))
+    unheld = db.session.scalar(select(Clip.id).where(Clip.id == clip_id, dispatch.unheld(utcnow())))
     if unheld and clip.attempts >= current_settings().max_attempts:
         log.error("clip %s stopped its worker %d times; giving up", clip_id, clip.attempts)
         fail(clip_id, None, GAVE_UP.format(attempts=clip.attempts))

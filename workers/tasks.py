@@ -6,7 +6,7 @@ import logging
 import shutil
 
 from celery import shared_task
-from sqlalchemy import select
+from sqlalchemy import not_, select
 
 from videocoach import db, mail
 from videocoach.clips import dispatch, files
@@ -60,8 +60,7 @@ def clean_scratch_space() -> int:
         db.session.scalars(
             select(Clip.id).where(
                 Clip.status == ClipStatus.PROCESSING.value,
-                Clip.job_token.is_not(None),
-                Clip.heartbeat_at >= pipeline.utcnow() - current_settings().job_stale_after,
+                not_(dispatch.unheld(pipeline.utcnow())),
             )
         )
     )

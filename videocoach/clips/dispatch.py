@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 
 from videocoach import background, db, jobs, mail, transaction
 from videocoach.accounts.models import User
@@ -57,13 +57,15 @@ def _hand_over(clip_ids: Sequence[str]) -> None:
                 )
 
 
-def _unattended(now: datetime) -> object:
-    """Waiting clips that no live job holds."""
+def unheld(now: datetime) -> ColumnElement[bool]:
+    """No live job holds the clip: no claim, or the claim's heartbeat went stale."""
     stale = now - current_settings().job_stale_after
-    return and_(
-        Clip.status.in_(WAITING),
-        or_(Clip.job_token.is_(None), Clip.heartbeat_at < stale),
-    )
+    return or_(Clip.job_token.is_(None), Clip.heartbeat_at < stale)
+
+
+def _unattended(now: datetime) -> ColumnElement[bool]:
+    """Waiting clips that no live job holds."""
+    return and_(Clip.status.in_(WAITING), unheld(now))
 
 
 def reconcile() -> list[str]:
