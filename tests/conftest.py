@@ -30,7 +30,7 @@ from moto.server import ThreadedMotoServer
 
 from videocoach import create_app, db
 from videocoach.accounts import services as account_services
-from videocoach.accounts.models import User
+from videocoach.accounts.models import User, UserSession
 from videocoach.migrate import upgrade
 from videocoach.models import Base
 
@@ -241,12 +241,24 @@ def browser_for(app: Flask) -> Callable[[User | None], FlaskClient]:
     def factory(user: User | None) -> FlaskClient:
         client = app.test_client()
         if user is not None:
-            with client.session_transaction() as session:
-                session["_user_id"] = user.id
-                session["_fresh"] = True
+            sign_in_as(client, user.id)
         return client
 
     return factory
+
+
+def sign_in_as(client: FlaskClient, user_id: str, *, remember: bool = False) -> str:
+    """Give `client` a live sign-in for this user, as the sign-in page would (a sign-in row
+    whose id is in the session cookie), without a form round trip. Returns its id."""
+    with client.application.app_context():
+        row = UserSession(user_id=user_id, remember=remember, user_agent="pytest")
+        db.session.add(row)
+        db.session.commit()
+        session_id = row.id
+    with client.session_transaction() as session:
+        session["_user_id"] = session_id
+        session["_fresh"] = True
+    return session_id
 
 
 CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')

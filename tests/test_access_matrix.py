@@ -20,7 +20,7 @@ import pytest
 from tests.conftest import PASSWORD, csrf_token
 from videocoach import background, db
 from videocoach.accounts import services as accounts
-from videocoach.accounts.models import User
+from videocoach.accounts.models import User, UserSession
 from videocoach.clips import files
 from videocoach.clips.models import Clip, ClipAsset, Upload
 from videocoach.clips.uploads import staged_path
@@ -167,6 +167,22 @@ MATRIX: dict[str, Case] = {
     "POST /account/tokens/<tid>/revoke": Case(
         {"anonymous": 302, "outsider": 404, "admin": 404, "teacher": 302, "coach": 404},
         lambda w: {"tid": w.teacher_token_id},
+    ),
+    # a wrong current password: the form answers, and nothing about the actor changes
+    "POST /account/password": Case(
+        signed_in(422, anonymous=302),
+        body=lambda w, a: {"current_password": "not the password", "new_password": PASSWORD},
+    ),
+    "POST /account/sessions/<sid>/end": Case(
+        {"anonymous": 302, "outsider": 404, "admin": 404, "teacher": 302, "coach": 404},
+        lambda w: {"sid": w.extras["teacher_sign_in"]},
+    ),
+    "POST /account/sessions/end-all": Case(signed_in(302, anonymous=302)),
+    "GET /password/forgot": Case(everyone(200)),
+    "POST /password/forgot": Case(everyone(200), body=lambda w, a: {"email": w.email(a)}),
+    "GET /password/reset/<token>": Case(everyone(404), lambda w: {"token": "not-a-reset-link"}),
+    "POST /password/reset/<token>": Case(
+        everyone(404), lambda w: {"token": "not-a-reset-link"}, body=lambda w, a: {}
     ),
     # partnership pages
     "GET /partnerships": Case(signed_in(200, anonymous=302)),
@@ -390,6 +406,10 @@ def build_world(app, users: dict[str, User]) -> World:
             _, raw = services.invite(teacher, partnership.id, email, "teacher", lambda t: t)
             world.extras[f"token_for_{actor}"] = raw
         add_clips(world, teacher)
+        other_device = UserSession(user_id=teacher.id, user_agent="another browser")
+        db.session.add(other_device)
+        db.session.flush()
+        world.extras["teacher_sign_in"] = other_device.id
         db.session.commit()
     return world
 

@@ -19,7 +19,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import String, select
 
-from tests.conftest import PASSWORD, error_next_to, post_form
+from tests.conftest import PASSWORD, error_next_to, post_form, sign_in_as
 from tests.studio import Studio
 from videocoach import db, limits
 from videocoach.accounts.models import ApiToken, User
@@ -75,9 +75,7 @@ class World:
 
     def browser(self) -> FlaskClient:
         client = self.studio.client()
-        with client.session_transaction() as session:
-            session["_user_id"] = self.studio.teacher_id
-            session["_fresh"] = True
+        sign_in_as(client, self.studio.teacher_id)
         return client
 
     def notes_version(self) -> int:

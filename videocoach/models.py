@@ -1,6 +1,6 @@
 """Imports every model so the metadata is complete (Alembic, tests, table cleanup)."""
 
-from videocoach.accounts.models import ApiToken, User
+from videocoach.accounts.models import ApiToken, PasswordReset, User, UserSession
 from videocoach.background import WorkerHeartbeat
 from videocoach.clips.models import Clip, ClipAsset, ClipView, Upload
 from videocoach.comments.models import Comment, comment_goals
@@ -24,8 +24,10 @@ __all__ = [
     "NextStep",
     "Notification",
     "Partnership",
+    "PasswordReset",
     "Upload",
     "User",
+    "UserSession",
     "WorkerHeartbeat",
     "comment_goals",
 ]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import sign_in_as
 from tests.media.samples import GOOD_SAMPLES, top_level_atoms
 from videocoach.media.probe import probe
 
@@ -152,8 +153,7 @@ def test_text_subtitles_become_caption_tracks(studio, tmp_path):
     assert text.startswith("WEBVTT") and ENGLISH_CUES[0] in text and SPANISH_CUES[0] not in text
     assert studio.get(clip["captions"][0]["url"], "outsider").status_code == 404
     page_client = studio.app.test_client()
-    with page_client.session_transaction() as session:
-        session["_user_id"] = studio.coach_id
+    sign_in_as(page_client, studio.coach_id)
     html = page_client.get(f"/clips/{clip_id}").get_data(as_text=True)
     assert '<track kind="captions"' in html and 'label="English"' in html
     assert f'label="{SPANISH_TITLE}"' in html

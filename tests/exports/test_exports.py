@@ -9,6 +9,7 @@ from datetime import date
 
 import pytest
 
+from tests.conftest import sign_in_as
 from tests.partnerships.test_home_and_goals import add_clip, comment, goal, page
 
 
@@ -46,8 +47,7 @@ def lesson(pair):
 
 def download(pair, who: str, path: str):
     client = pair.app.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = pair.teacher_id if who == "teacher" else pair.coach_id
+    sign_in_as(client, pair.teacher_id if who == "teacher" else pair.coach_id)
     return client.get(path)
 
 

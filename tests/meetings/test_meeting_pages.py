@@ -5,16 +5,14 @@ from __future__ import annotations
 
 from flask.testing import FlaskClient
 
-from tests.conftest import post_form
+from tests.conftest import post_form, sign_in_as
 from tests.meetings.conftest import MeetingWorld
 
 
 def page_client(world: MeetingWorld, who: str) -> FlaskClient:
     client = world.studio.client()
     user_id = world.studio.teacher_id if who == "teacher" else world.studio.coach_id
-    with client.session_transaction() as session:
-        session["_user_id"] = user_id
-        session["_fresh"] = True
+    sign_in_as(client, user_id)
     return client
 
 

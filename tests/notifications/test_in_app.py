@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.conftest import post_form
+from tests.conftest import post_form, sign_in_as
 from tests.notifications.conftest import World
 from videocoach import db
 from videocoach.accounts.models import User
@@ -76,8 +76,7 @@ def test_sharing_from_the_clip_page_notifies_too(world: World, browser_for):
     with world.app.app_context():
         teacher = db.session.get(User, world.ids["teacher"])
     client = world.app.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = teacher.id
+    sign_in_as(client, teacher.id)
     response = post_form(client, f"/clips/{clip_id}/visibility", {"visibility": "shared"})
     assert response.status_code == 302
     assert world.events("coach") == [("clip_shared", "teacher", clip_id)]
@@ -128,9 +127,7 @@ def test_losing_sight_of_the_clip_hides_its_notifications(world: World):
 
 def signed_in(world: World, who: str):
     client = world.app.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = world.ids[who]
-        session["_fresh"] = True
+    sign_in_as(client, world.ids[who])
     return client
 
 

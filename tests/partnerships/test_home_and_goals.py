@@ -7,6 +7,7 @@ import re
 from datetime import date
 
 from tests.comments.test_comments_api import count_queries
+from tests.conftest import sign_in_as
 from videocoach import db
 from videocoach.clips.models import Clip
 
@@ -50,9 +51,7 @@ def goal(pair, title: str) -> str:
 def page(pair, who: str, path: str) -> str:
     client = pair.app.test_client()
     user_id = pair.teacher_id if who == "teacher" else pair.coach_id
-    with client.session_transaction() as session:
-        session["_user_id"] = user_id
-        session["_fresh"] = True
+    sign_in_as(client, user_id)
     response = client.get(path)
     assert response.status_code == 200
     return response.get_data(as_text=True)

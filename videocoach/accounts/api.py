@@ -28,13 +28,16 @@ def login_rate_limit() -> str:
 @blp.arguments(RegisterSchema)
 @blp.response(201, UserEnvelope)
 def register(body: dict[str, Any]) -> dict[str, Any]:
-    """Create an account (403 `signup_closed` when sign-up is closed)."""
+    """Create an account (403 `signup_closed` when sign-up is closed).
+
+    An address that already has an account gets the same 201 answer (its owner is
+    emailed instead), so this endpoint never tells who has an account."""
     settings = current_settings()
     email = services.normalise_email(body["email"])
     services.check_signup_allowed(
         email, signup_open=settings.signup_open, domains=settings.signup_domains
     )
-    user = services.create_user(email, body["password"], body["name"])
+    user, _created = services.sign_up(email, body["password"], body["name"])
     transaction.commit()
     return {"user": user}
 

@@ -6,9 +6,9 @@ from flask import Flask, g, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from videocoach import db
 from videocoach.accounts.models import User
 from videocoach.accounts.services import record_token_use, user_for_token
+from videocoach.accounts.sessions import user_for_session
 from videocoach.errorhandlers import wants_json
 from videocoach.errors import DomainError
 from videocoach.extensions import csrf, login_manager
@@ -38,11 +38,12 @@ def _has_authorization_header() -> bool:
     return bool(request.headers.get("Authorization"))
 
 
-def load_session_user(user_id: str) -> User | None:
+def load_session_user(session_id: str) -> User | None:
+    """The session and remember cookies name a sign-in (UserSession), not a person."""
     # A request that names its credentials is judged by them alone, never by a cookie.
     if _has_authorization_header():
         return None
-    return db.session.get(User, user_id)
+    return user_for_session(session_id)
 
 
 def load_token_user(_request: object) -> User | None:
@@ -87,6 +88,7 @@ def protect_cookie_requests() -> None:
 def init_auth(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.user_loader(load_session_user)
+    login_manager.id_attribute = "session_cookie_id"
     login_manager.request_loader(load_token_user)
     login_manager.unauthorized_handler(unauthorized)
     login_manager.login_view = "accounts.login"

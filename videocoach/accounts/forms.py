@@ -8,6 +8,8 @@ from videocoach import limits
 from videocoach.accounts.services import MIN_PASSWORD_LENGTH
 from videocoach.forms import at_most
 
+NEW_PASSWORD_HINT = f"At least {MIN_PASSWORD_LENGTH} characters. A short sentence works well."
+
 
 class SignupForm(FlaskForm):
     name = StringField(
@@ -19,7 +21,7 @@ class SignupForm(FlaskForm):
     )
     password = PasswordField(
         "Password",
-        description=f"At least {MIN_PASSWORD_LENGTH} characters. A short sentence works well.",
+        description=NEW_PASSWORD_HINT,
         validators=[DataRequired("Choose a password."), at_most(limits.PASSWORD_MAX)],
     )
 
@@ -40,4 +42,31 @@ class TokenForm(FlaskForm):
     label = StringField(
         "What is this token for?",
         validators=[DataRequired("Name the token."), at_most(limits.TOKEN_LABEL_MAX)],
+    )
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = PasswordField(
+        "Current password",
+        validators=[DataRequired("Enter your current password."), at_most(limits.PASSWORD_MAX)],
+    )
+    new_password = PasswordField(
+        "New password",
+        description=NEW_PASSWORD_HINT,
+        validators=[DataRequired("Choose a new password."), at_most(limits.PASSWORD_MAX)],
+    )
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(
+        "Email",
+        validators=[DataRequired("Enter your email address."), at_most(limits.EMAIL_MAX)],
+    )
+
+
+class ResetPasswordForm(FlaskForm):
+    new_password = PasswordField(
+        "New password",
+        description=NEW_PASSWORD_HINT,
+        validators=[DataRequired("Choose a new password."), at_most(limits.PASSWORD_MAX)],
     )

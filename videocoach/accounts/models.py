@@ -6,7 +6,7 @@ from flask_login import UserMixin
 from sqlalchemy import Boolean, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from videocoach.db import ID_LENGTH, Base, CreatedMixin, IdMixin, UTCDateTime
+from videocoach.db import ID_LENGTH, Base, CreatedMixin, IdMixin, UTCDateTime, utcnow
 
 
 class User(IdMixin, CreatedMixin, UserMixin, Base):
@@ -23,9 +23,17 @@ class User(IdMixin, CreatedMixin, UserMixin, Base):
         String(16), default="immediate", server_default="immediate"
     )
 
+    # The sign-in (UserSession id) this request came with; set by videocoach.accounts.sessions.
+    login_session_id = None  # not a column: an instance attribute, per request
+
     @property
     def is_active(self) -> bool:  # Flask-Login refuses sessions for inactive users
         return self.disabled_at is None
+
+    def session_cookie_id(self) -> str | None:
+        """What Flask-Login writes into the session and remember cookies (its id_attribute):
+        the sign-in, not the person, so a sign-in can be ended on the server."""
+        return self.login_session_id
 
 
 class ApiToken(IdMixin, CreatedMixin, Base):
@@ -40,5 +48,38 @@ class ApiToken(IdMixin, CreatedMixin, Base):
     label: Mapped[str] = mapped_column(String(120), default="")
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+    user: Mapped[User] = relationship()
+
+
+class UserSession(IdMixin, CreatedMixin, Base):
+    """One sign-in on one device. Both of the browser's cookies carry only this row's id,
+    so ending the row ends the session wherever its cookies were copied to."""
+
+    __tablename__ = "user_sessions"
+
+    user_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    remember: Mapped[bool] = mapped_column(Boolean, default=False)
+    user_agent: Mapped[str] = mapped_column(String(255), default="")
+    ip_address: Mapped[str] = mapped_column(String(45), default="")
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+    user: Mapped[User] = relationship()
+
+
+class PasswordReset(IdMixin, CreatedMixin, Base):
+    """A single-use link to choose a new password; only its SHA-256 is stored."""
+
+    __tablename__ = "password_resets"
+
+    user_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
     user: Mapped[User] = relationship()

@@ -1,18 +1,25 @@
-"""Pages: sign up, sign in, sign out, my account (API tokens)."""
+"""Pages: sign up, sign in, sign out, password reset, my account (password, sign-ins,
+API tokens)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import select
+from flask_login import current_user, login_required, logout_user
 
 from videocoach import db, transaction
-from videocoach.accounts import services
+from videocoach.accounts import services, sessions
 from videocoach.accounts.api import login_rate_limit
-from videocoach.accounts.forms import LoginForm, SignupForm, TokenForm
-from videocoach.accounts.models import ApiToken
+from videocoach.accounts.forms import (
+    ForgotPasswordForm,
+    LoginForm,
+    PasswordChangeForm,
+    ResetPasswordForm,
+    SignupForm,
+    TokenForm,
+)
 from videocoach.config import current_settings
+from videocoach.db import utcnow
 from videocoach.errors import DomainError, NotFound
 from videocoach.extensions import limiter
 from videocoach.forms import ActionForm, safe_next, show_errors
@@ -38,15 +45,18 @@ def signup() -> ResponseReturnValue:
             services.check_signup_allowed(
                 email, signup_open=settings.signup_open, domains=settings.signup_domains
             )
-            user = services.create_user(email, form.password.data or "", form.name.data or "")
+            user, created = services.sign_up(email, form.password.data or "", form.name.data or "")
         except DomainError as error:
             db.session.rollback()
             show_errors(form, error)
             status = error.status  # 403 when sign-up is closed: no field to put it next to
         else:
+            if created:
+                sessions.sign_in(user)
             transaction.commit()
-            login_user(user)
-            flash(f"Welcome, {user.name}.", "success")
+            # The same words and the same next page whether or not the address was new:
+            # sign-up never tells a stranger who has an account (docs/security.md).
+            flash(f"Welcome, {user.name}. We sent a note to {user.email}.", "success")
             return redirect(safe_next(request.args.get("next"), _home()))
     status = 422 if form.errors else status
     return render_template("accounts/signup.html", form=form, settings=settings), status
@@ -63,8 +73,8 @@ def login() -> ResponseReturnValue:
         if user is None:
             form.password.errors = ["That email and password do not match an active account."]
         else:
-            transaction.commit()  # a rehashed password, if argon2 parameters changed
-            login_user(user, remember=bool(form.remember.data))
+            sessions.sign_in(user, remember=bool(form.remember.data))
+            transaction.commit()  # the sign-in, and a rehashed password if argon2 changed
             return redirect(safe_next(request.args.get("next"), _home()))
     status = 401 if form.password.errors and request.method == "POST" else 200
     return render_template("accounts/login.html", form=form, settings=current_settings()), status
@@ -72,48 +82,151 @@ def login() -> ResponseReturnValue:
 
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
-    logout_user()
+    sessions.sign_out()
+    transaction.commit()
     flash("You are signed out.", "success")
     return redirect(url_for("accounts.login"))
 
 
-@bp.route("/account", methods=["GET", "POST"])
-@login_required
-def account() -> ResponseReturnValue:
-    form = TokenForm()
-    new_token = None
-    if form.validate_on_submit():
-        try:
-            new_token, _ = services.issue_token(current_user, form.label.data or "")
-        except DomainError as error:
-            db.session.rollback()
-            show_errors(form, error)
-        else:
-            transaction.commit()
-            form = TokenForm(formdata=None)
-    tokens = db.session.scalars(
-        select(ApiToken)
-        .where(ApiToken.user_id == current_user.id, ApiToken.revoked_at.is_(None))
-        .order_by(ApiToken.created_at.desc())
-    ).all()
+def _account_page(
+    *,
+    token_form: TokenForm | None = None,
+    password_form: PasswordChangeForm | None = None,
+    new_token: str | None = None,
+    status: int = 200,
+) -> ResponseReturnValue:
+    here = sessions.current_session()
     return render_template(
         "accounts/account.html",
-        form=form,
-        tokens=tokens,
+        form=token_form or TokenForm(formdata=None),
+        password_form=password_form or PasswordChangeForm(formdata=None),
+        tokens=services.live_tokens(current_user),
+        sign_ins=sessions.live_sessions(current_user),
+        this_sign_in=here.id if here else None,
+        device_name=sessions.device_name,
         new_token=new_token,
         action_form=ActionForm(),
-    ), 422 if form.errors else 200
+    ), status
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+@limiter.limit(login_rate_limit, methods=["POST"])
+def account() -> ResponseReturnValue:
+    """The account page; a POST here creates an API token."""
+    form = TokenForm()
+    if not form.validate_on_submit():
+        return _account_page(token_form=form, status=422 if form.errors else 200)
+    try:
+        new_token, _ = services.issue_token(current_user, form.label.data or "")
+    except DomainError as error:
+        db.session.rollback()
+        show_errors(form, error)
+        return _account_page(token_form=form, status=422)
+    transaction.commit()
+    return _account_page(new_token=new_token)
 
 
 @bp.post("/account/tokens/<tid>/revoke")
 @login_required
 def revoke_token(tid: str) -> ResponseReturnValue:
-    token = db.session.scalars(
-        select(ApiToken).where(ApiToken.id == tid, ApiToken.user_id == current_user.id)
-    ).first()
+    token = services.find_token(current_user, tid)
     if token is None:
         raise NotFound("That token does not exist.")
     services.revoke_token(token)
     transaction.commit()
     flash("Token revoked.", "success")
     return redirect(url_for("accounts.account"))
+
+
+@bp.post("/account/password")
+@login_required
+@limiter.limit(login_rate_limit)
+def change_password() -> ResponseReturnValue:
+    form = PasswordChangeForm()
+    if not form.validate_on_submit():
+        return _account_page(password_form=form, status=422)
+    here = sessions.current_session()
+    try:
+        services.change_password(
+            current_user,
+            form.current_password.data or "",
+            form.new_password.data or "",
+            keep_session=here.id if here else None,
+        )
+    except DomainError as error:
+        db.session.rollback()
+        show_errors(form, error)
+        return _account_page(password_form=form, status=error.status)
+    transaction.commit()
+    flash(
+        "Password changed. Every other device is signed out and your API tokens are revoked.",
+        "success",
+    )
+    return redirect(url_for("accounts.account"))
+
+
+@bp.post("/account/sessions/<sid>/end")
+@login_required
+def end_session(sid: str) -> ResponseReturnValue:
+    row = sessions.find_session(current_user, sid)
+    if row is None:
+        raise NotFound("That sign-in does not exist.")
+    here = sessions.current_session()
+    if here is not None and row.id == here.id:
+        sessions.sign_out()
+        transaction.commit()
+        flash("You are signed out.", "success")
+        return redirect(url_for("accounts.login"))
+    row.ended_at = utcnow()
+    transaction.commit()
+    flash(f"Signed out {sessions.device_name(row.user_agent)}.", "success")
+    return redirect(url_for("accounts.account"))
+
+
+@bp.post("/account/sessions/end-all")
+@login_required
+def sign_out_everywhere() -> ResponseReturnValue:
+    sessions.end_sessions(current_user)
+    sessions.sign_out()
+    transaction.commit()
+    flash("You are signed out on every device.", "success")
+    return redirect(url_for("accounts.login"))
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit(login_rate_limit, methods=["POST"])
+def forgot_password() -> ResponseReturnValue:
+    form = ForgotPasswordForm()
+    sent = False
+    if form.validate_on_submit():
+        services.request_password_reset(form.email.data or "")
+        transaction.commit()
+        sent = True  # the same answer whether or not the address has an account
+    status = 422 if form.errors else 200
+    return render_template("accounts/forgot_password.html", form=form, sent=sent), status
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@limiter.limit(login_rate_limit, methods=["POST"])
+def reset_password(token: str) -> ResponseReturnValue:
+    if services.usable_reset(token) is None:
+        error = services.ResetLinkUnusable()
+        return render_template(
+            "accounts/reset_password.html", form=None, problem=error.message
+        ), 404
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.reset_password(token, form.new_password.data or "")
+        except DomainError as error:
+            db.session.rollback()
+            show_errors(form, error)
+        else:
+            transaction.commit()
+            if current_user.is_authenticated:
+                logout_user()
+            flash("Your password is changed. Sign in with the new one.", "success")
+            return redirect(url_for("accounts.login"))
+    status = 422 if form.errors else 200
+    return render_template("accounts/reset_password.html", form=form, problem=None), status

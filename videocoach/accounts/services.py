@@ -7,13 +7,14 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from videocoach import db, limits, transaction
-from videocoach.accounts.models import ApiToken, User
-from videocoach.db import utcnow
-from videocoach.errors import Conflict, Forbidden, Invalid
+from videocoach.accounts import emails, sessions
+from videocoach.accounts.models import ApiToken, PasswordReset, User
+from videocoach.db import new_id, utcnow
+from videocoach.errors import Conflict, DomainError, Forbidden, Invalid
 from videocoach.tokens import new_token, token_digest
 
 MIN_PASSWORD_LENGTH = 10
@@ -87,7 +88,8 @@ def check_signup_allowed(email: str, *, signup_open: bool, domains: tuple[str, .
         )
 
 
-def create_user(email: str, password: str, name: str, *, is_admin: bool = False) -> User:
+def _checked_new_account(email: str, password: str, name: str) -> tuple[str, str]:
+    """The email and name to store, after every rule a new account must meet."""
     email = normalise_email(email)
     name = limits.one_line(name)
     fields: dict[str, str] = {}
@@ -100,16 +102,56 @@ def create_user(email: str, password: str, name: str, *, is_admin: bool = False)
         fields["password"] = problem
     if fields:
         raise Invalid(next(iter(fields.values())), fields=fields)
-    if db.session.scalar(select(User.id).where(User.email == email)):
+    return email, name
+
+
+def _user_with_email(email: str) -> User | None:
+    return db.session.scalars(select(User).where(User.email == email)).first()
+
+
+def create_user(email: str, password: str, name: str, *, is_admin: bool = False) -> User:
+    """An account made by an operator (CLI, tests): says plainly when the address is taken."""
+    email, name = _checked_new_account(email, password, name)
+    if _user_with_email(email):
         raise _email_taken()
+    user = _insert_user(email, password, name, is_admin=is_admin)
+    if user is None:
+        raise _email_taken()
+    return user
+
+
+def _insert_user(email: str, password: str, name: str, *, is_admin: bool = False) -> User | None:
+    """The new account, or None when a concurrent sign-up took the address first."""
     user = User(email=email, name=name, password_hash=hash_password(password), is_admin=is_admin)
     db.session.add(user)
     try:
         db.session.flush()
-    except IntegrityError:  # a concurrent sign-up won the race
+    except IntegrityError:
         db.session.rollback()
-        raise _email_taken() from None
+        return None
     return user
+
+
+def sign_up(email: str, password: str, name: str) -> tuple[User, bool]:
+    """Self-service sign-up: (the account, whether it was created).
+
+    An address that already has an account gets the same answer as a new one (an unsaved
+    stand-in with the fields given), so sign-up never tells a stranger who has an
+    account; the owner is emailed instead. Both cost one password hash and one email.
+    """
+    email, name = _checked_new_account(email, password, name)
+    existing = _user_with_email(email)
+    if existing is None:
+        user = _insert_user(email, password, name)
+        if user is not None:
+            emails.welcome(user)
+            return user, True
+        existing = _user_with_email(email)  # a concurrent sign-up took the address
+    else:
+        hash_password(password)  # what creating the account would have cost
+    if existing is not None:
+        emails.signup_with_existing_address(existing)
+    return User(id=new_id(), email=email, name=name), False
 
 
 def _email_taken() -> Conflict:
@@ -169,10 +211,131 @@ def revoke_token(token: ApiToken) -> None:
     token.revoked_at = utcnow()
 
 
+def revoke_all_tokens(user: User) -> int:
+    tokens = db.session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    ).all()
+    for token in tokens:
+        revoke_token(token)
+    return len(tokens)
+
+
+def live_tokens(user: User) -> list[ApiToken]:
+    return list(
+        db.session.scalars(
+            select(ApiToken)
+            .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+            .order_by(ApiToken.created_at.desc())
+        )
+    )
+
+
+def find_token(user: User, token_id: str) -> ApiToken | None:
+    return db.session.scalars(
+        select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id)
+    ).first()
+
+
 def set_disabled(user: User, disabled: bool) -> None:
+    """Disabling ends every sign-in and token for good: enabling again revives none."""
     user.disabled_at = utcnow() if disabled else None
     if disabled:
-        for token in db.session.scalars(
-            select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-        ):
-            revoke_token(token)
+        revoke_all_tokens(user)
+        sessions.end_sessions(user)
+
+
+class WrongPassword(Invalid):
+    code = "wrong_password"
+
+
+def change_password(user: User, current: str, new: str, *, keep_session: str | None) -> None:
+    """Needs the current password. Every other sign-in and every API token ends: whoever
+    held a stolen cookie or token is locked out. The owner is told by email."""
+    if not verify_password(user, current):
+        message = "That is not your current password."
+        raise WrongPassword(message, fields={"current_password": message})
+    _set_password(user, new, keep_session=keep_session)
+
+
+def _set_password(user: User, new: str, *, keep_session: str | None) -> None:
+    if problem := password_problem(new, user.email, user.name):
+        raise Invalid(problem, fields={"new_password": problem})
+    user.password_hash = hash_password(new)
+    sessions.end_sessions(user, keep=keep_session)
+    revoke_all_tokens(user)
+    emails.password_changed(user)
+
+
+def verify_password(user: User, password: str) -> bool:
+    try:
+        return bool(_hasher.verify(user.password_hash, password))
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+RESET_LIFETIME = timedelta(hours=1)
+# Reset emails per address per RESET_LIFETIME: enough to retry, too few to flood an inbox
+# (the per-client rate limit alone would let many clients take turns).
+RESETS_PER_LIFETIME = 3
+
+
+def request_password_reset(email: str) -> None:
+    """Email a reset link when an active account has this address; do nothing visible
+    otherwise, so the answer never tells whether an address has an account."""
+    try:
+        email = normalise_email(email)
+    except Invalid:
+        return
+    user = db.session.scalars(select(User).where(User.email == email)).first()
+    if user is None or not user.is_active:
+        return
+    recent = db.session.scalar(
+        select(func.count(PasswordReset.id)).where(
+            PasswordReset.user_id == user.id,
+            PasswordReset.created_at > utcnow() - RESET_LIFETIME,
+        )
+    )
+    if recent and recent >= RESETS_PER_LIFETIME:
+        return
+    raw = new_token()
+    db.session.add(
+        PasswordReset(
+            user_id=user.id, token_hash=token_digest(raw), expires_at=utcnow() + RESET_LIFETIME
+        )
+    )
+    emails.password_reset_link(user, raw, RESET_LIFETIME)
+
+
+def usable_reset(raw_token: str) -> PasswordReset | None:
+    """The reset this link stands for, while unused and unexpired."""
+    reset = db.session.scalars(
+        select(PasswordReset).where(PasswordReset.token_hash == token_digest(raw_token))
+    ).first()
+    if reset is None or reset.used_at is not None or reset.expires_at <= utcnow():
+        return None
+    if not reset.user.is_active:
+        return None
+    return reset
+
+
+class ResetLinkUnusable(DomainError):
+    status = 404
+    code = "reset_link_unusable"
+    default_message = "This password reset link has expired or was already used. Ask for a new one."
+
+
+def reset_password(raw_token: str, new: str) -> User:
+    """Use a reset link once: the new password, every sign-in and token ended, and every
+    other link of this person's spent too."""
+    reset = usable_reset(raw_token)
+    if reset is None:
+        raise ResetLinkUnusable()
+    user = reset.user
+    _set_password(user, new, keep_session=None)
+    now = utcnow()
+    db.session.execute(
+        update(PasswordReset)
+        .where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
+        .values(used_at=now)
+    )
+    return user
