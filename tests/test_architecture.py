@@ -26,6 +26,7 @@ FEATURES = (
 )
 SHARED_ROOMS = (
     "videocoach.api",
+    "videocoach.bodies",
     "videocoach.db",
     "videocoach.errors",
     "videocoach.jobs",

@@ -16,6 +16,7 @@ from videocoach.accounts.auth import init_auth
 from videocoach.accounts.routes import bp as accounts_pages
 from videocoach.admin.routes import bp as admin_pages
 from videocoach.api import init_api
+from videocoach.bodies import GuardChunkedBodies
 from videocoach.clips.api import blp as clips_api
 from videocoach.clips.routes import bp as clip_pages
 from videocoach.clips.tus import blp as tus_api
@@ -77,6 +78,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
         JSON_SORT_KEYS=False,
         DEBUG=settings.debug,
     )
+    app.wsgi_app = GuardChunkedBodies(app.wsgi_app)  # type: ignore[method-assign]
     if settings.production:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
 
