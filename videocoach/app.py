@@ -7,7 +7,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from flask import Flask, Response, current_app
+from flask import Flask, Response, current_app, request, session
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from videocoach import db
@@ -95,6 +95,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     app.after_request(add_security_headers)
+    app.after_request(keep_personal_responses_private)
     return app
 
 
@@ -151,4 +152,29 @@ def add_security_headers(response: Response) -> Response:
     response.headers.setdefault("X-Frame-Options", "DENY")
     # Invitation tokens travel in URLs; never hand them to another site in a Referer.
     response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
+# Flask-Login's name for its remember-me cookie when REMEMBER_COOKIE_NAME is not set.
+REMEMBER_COOKIE_DEFAULT = "remember_token"
+
+
+def _is_personal() -> bool:
+    """The request names someone (an Authorization header, our session or remember cookie),
+    or its answer sets our session cookie (a sign-in, a form's CSRF token)."""
+    if request.headers.get("Authorization"):
+        return True
+    config = current_app.config
+    cookies = (config["SESSION_COOKIE_NAME"], config.get("REMEMBER_COOKIE_NAME"))
+    if any(name in request.cookies for name in (*cookies, REMEMBER_COOKIE_DEFAULT) if name):
+        return True
+    return bool(session)  # len() does not mark the session accessed (no Vary: Cookie)
+
+
+def keep_personal_responses_private(response: Response) -> Response:
+    """A page or API answer for a signed-in person is theirs: no shared cache may keep it,
+    nor the browser of a shared staff-room computer. A response that set its own
+    Cache-Control keeps it (media: private, no-cache; static files: revalidated)."""
+    if "Cache-Control" not in response.headers and _is_personal():
+        response.headers["Cache-Control"] = "private, no-store"
     return response
