@@ -29,7 +29,7 @@ from videocoach.clips import dispatch, files
 from videocoach.clips.models import AssetKind, Clip, ClipAsset, ClipStatus
 from videocoach.config import current_settings
 from videocoach.db import new_id, utcnow
-from videocoach.media import commands, frames, progress, storyboard, waveform
+from videocoach.media import commands, frames, progress, storyboard, waveform, webvtt
 from videocoach.media.probe import MediaProblem, ProbeFacts, can_remux_for_web, probe_video
 from videocoach.notifications import services as notifications
 from videocoach.storage import StorageError, current_storage
@@ -449,5 +449,8 @@ def step_captions(clip: Clip, source: Path, facts: ProbeFacts, out: Path) -> Non
     for track, (file_name, language, label) in enumerate(commands.caption_file_names(facts)):
         made = out / file_name
         if made.exists():
+            # ffmpeg copies the text as it is: a "<" or "-->" in it would cut the cue short.
+            text = made.read_text(encoding="utf-8", errors="replace")
+            made.write_text(webvtt.repair_captions(text), encoding="utf-8")
             name = files.caption_name(track, language)
             record_asset(clip, AssetKind.CAPTIONS, name, made, "text/vtt", label=label)

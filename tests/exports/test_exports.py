@@ -78,7 +78,7 @@ def test_clip_comments_as_webvtt(lesson):
     assert "00:00:02.000 --> 00:00:09.000" in text  # a range keeps its end
     assert "00:01:05.500 --> 00:01:09.500" in text  # a moment shows for 4 s
     assert "<v Tess>[strength] Great **pause**" in text
-    assert "Note to self -> later" in text  # "-->" inside text cannot end a cue
+    assert "Note to self --&gt; later" in text  # escaped: "-->" cannot end the cue
     coach_text = download(lesson, "coach", f"/clips/{lesson.clip_id}/comments.vtt").get_data(
         as_text=True
     )

@@ -17,6 +17,7 @@ from videocoach import access, db
 from videocoach.accounts.models import User
 from videocoach.clips.models import Clip
 from videocoach.comments.models import Comment, comment_goals
+from videocoach.media import webvtt
 from videocoach.media.storyboard import vtt_timestamp
 from videocoach.partnerships.models import Goal
 
@@ -112,14 +113,14 @@ def to_vtt(rows: Iterable[ExportRow]) -> str:
         if row.clip.duration_ms:
             end_ms = min(end_ms, row.clip.duration_ms)
         end_ms = max(end_ms, comment.t_start_ms + 1)
-        # "-->" would end the cue timing line; blank lines would end the cue.
-        text = "\n".join(
-            line for line in comment.body.replace("-->", "->").splitlines() if line.strip()
-        )
+        # Escaped: cue text is markup. The name too, and made one line: names stored
+        # before names were cleaned may still hold a line break.
+        voice = webvtt.annotation(comment.author.name)
+        speaker = f"<v {voice}>" if voice else ""
         cues += [
             str(number),
             f"{vtt_timestamp(comment.t_start_ms / 1000)} --> {vtt_timestamp(end_ms / 1000)}",
-            f"<v {comment.author.name.replace('>', '')}>[{comment.kind}] {text}",
+            f"{speaker}[{comment.kind}] {webvtt.cue_text(comment.body)}",
             "",
         ]
     return "\n".join(cues)
