@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import email
+import re
 import socket
+from email.header import decode_header, make_header
 
 import pytest
 from aiosmtpd.controller import Controller
 
 from tests.conftest import PASSWORD
+from videocoach import db
+from videocoach.accounts.models import User
 
 
 class Sink:
@@ -87,3 +91,23 @@ def test_the_invitation_email_is_sent_by_a_worker_not_by_the_request(
     assert sink.messages == []
     queue = app.extensions["videocoach.settings"].data_dir / "queue"
     assert any(queue.iterdir())
+
+
+def test_an_inviter_whose_stored_name_has_a_line_break_still_gets_the_invitation_out(
+    make_app, make_user, smtp_sink
+):
+    """Names stored before names were cleaned may hold a line break: once a ValueError
+    ("Header values may not contain linefeed") in the worker, and no email."""
+    sink, url = smtp_sink
+    teacher = make_user(name="Tess")
+    app = make_app(SMTP_URL=url, VIDEOCOACH_TASKS_EAGER="1")
+    with app.app_context():
+        db.session.get(User, teacher.id).name = "Tess\r\nBcc: everyone@example.com\n\u202e"
+        db.session.commit()
+    assert invite_cole(app, teacher).status_code == 201
+    (message,) = sink.messages
+    unfolded = re.sub(r"\r?\n(?=[ \t])", "", message["Subject"]).strip()
+    subject = str(make_header(decode_header(unfolded)))
+    assert subject == "Tess Bcc: everyone@example.com  invited you to coach together on videocoach"
+    assert message["Bcc"] is None  # a line break never starts a header of its own
+    assert message["To"] == "cole@school.example"

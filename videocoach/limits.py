@@ -5,6 +5,8 @@ compares them), so PostgreSQL never refuses a value we let through; SQLite would
 anything. Text is cleaned before it is measured: control characters, bidi overrides and
 unpaired surrogates are removed, never refused. They arrive by copy and paste more often
 than by intent, nobody can see them to take them out, and PostgreSQL cannot store NUL.
+A name, title or label is also made one NFC line (one_line, clean_filename): it ends up
+in email headers, WebVTT voices and file names, where a line break breaks things.
 Pure functions: no Flask, no database.
 """
 
@@ -35,8 +37,13 @@ FILENAME_FALLBACK = "upload"
 _EXTENSION_MAX = 16
 
 # Embeddings, overrides and isolates reorder what is shown ("lesson\u202e4pm.exe" reads as
-# "lessonexe.mp4"); the byte order mark is invisible. Marks (LRM, RLM) stay: RTL text needs them.
+# "lessonexe.mp4"); the byte order mark is invisible.
 _BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff"
+# Marks (LRM, RLM, ALM) stay in a name or title with right-to-left letters: such text needs
+# them. In one without, a mark is invisible and only moves the punctuation and digits next
+# to it, so it goes.
+_BIDI_MARKS = "\u200e\u200f\u061c"
+_RIGHT_TO_LEFT = {"R", "AL"}
 _LINE_BREAKS = re.compile(r"\r\n|[\r\u2028\u2029]")
 _LINE_BREAKS_AND_TABS = re.compile(r"\r\n|[\t\n\r\u2028\u2029]")
 
@@ -49,10 +56,24 @@ def _visible(text: str, keep: str) -> str:
     )
 
 
+def _without_idle_marks(text: str) -> str:
+    if any(unicodedata.bidirectional(ch) in _RIGHT_TO_LEFT for ch in text if ch not in _BIDI_MARKS):
+        return text
+    return "".join(ch for ch in text if ch not in _BIDI_MARKS)
+
+
+def _single_line(raw: str | None) -> str:
+    """NFC (one "é" however it was typed), line breaks and tabs as spaces, no control
+    characters, bidi overrides or idle marks."""
+    text = _LINE_BREAKS_AND_TABS.sub(" ", unicodedata.normalize("NFC", raw or ""))
+    return _without_idle_marks(_visible(text, keep=""))
+
+
 def one_line(raw: str | None) -> str:
-    """A title, name or label: line breaks and tabs become spaces, other control
-    characters and bidi overrides go, the ends are trimmed."""
-    return _visible(_LINE_BREAKS_AND_TABS.sub(" ", raw or ""), keep="").strip()
+    """A title, name or label: NFC; line breaks and tabs become spaces; other control
+    characters, bidi overrides and marks with no right-to-left text to serve go; the ends
+    are trimmed. Every single-line field goes through this (or clean_filename)."""
+    return _single_line(raw).strip()
 
 
 def multi_line(raw: str | None, *, strip: bool = True) -> str:
@@ -85,10 +106,10 @@ def check_length(text: str, limit: int, field: str, what: str) -> str:
 
 def clean_filename(raw: str | None, fallback: str = FILENAME_FALLBACK) -> str:
     """The name a file was uploaded under, safe to store and show: no folders (/ or \\),
-    no control characters or bidi overrides, at most FILENAME_MAX characters with the
+    one line cleaned as one_line cleans it, at most FILENAME_MAX characters with the
     extension kept; `fallback` when nothing is left."""
     name = (raw or "").replace("\\", "/").rsplit("/", 1)[-1]
-    name = _visible(name, keep="").strip()
+    name = _single_line(name).strip()
     if name in {".", ".."}:
         name = ""
     if len(name) > FILENAME_MAX:

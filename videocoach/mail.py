@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
+from email.headerregistry import Address
 from email.message import EmailMessage
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from videocoach import jobs
+from videocoach import jobs, limits
 from videocoach.config import current_settings
 
 log = logging.getLogger(__name__)
@@ -18,12 +19,16 @@ SMTP_TIMEOUT_S = 15
 def send(to: str, subject: str, body: str, headers: dict[str, str] | None = None) -> bool:
     """Send one plain-text message; True when it was handed to SMTP (or logged).
 
-    `headers` adds more header fields (e.g. List-Unsubscribe).
+    `headers` adds more header fields (e.g. List-Unsubscribe). Every header value is one
+    line (the policy writes RFC 2047 encoded words for what is not ASCII): a subject names
+    people, and a name stored before names were cleaned may still hold a line break, which
+    would stop the message from being built at all. `to` is exactly one address.
     """
     settings = current_settings()
+    subject = limits.one_line(subject)
     message = EmailMessage()
     message["From"] = settings.mail_from
-    message["To"] = to
+    message["To"] = Address(addr_spec=to)
     message["Subject"] = subject
     message.set_content(body)
     if headers:
@@ -31,7 +36,7 @@ def send(to: str, subject: str, body: str, headers: dict[str, str] | None = None
         # policy would wrap them in RFC 2047 encoded words, which mail clients do not decode.
         message.policy = message.policy.clone(max_line_length=998)
         for name, value in headers.items():
-            message[name] = value
+            message[name] = limits.one_line(value)
     if not settings.smtp_url:
         log.info(
             "email not sent (SMTP_URL is not set); it would have said:\nTo: %s\nSubject: %s\n\n%s",

@@ -190,3 +190,24 @@ def test_partners_are_emailed_a_link_when_a_meeting_starts(mail_world):
     # Joining the meeting already under way tells nobody again.
     world.api("coach", "POST", f"/clips/{world.clip_id}/meetings")
     assert len(sink.messages) == 2
+
+
+# A name stored before names were cleaned (videocoach/limits.one_line) may hold a line
+# break, an escape and a bidi override; the email about it must still go out.
+LEGACY_NAME = "Cole\nR\r\x1b[31m e\u0301\u202e"
+
+
+def test_a_legacy_name_with_a_line_break_is_still_emailed_with_an_encoded_subject(mail_world):
+    world, sink = mail_world
+    with world.app.app_context():
+        db.session.get(User, world.ids["coach"]).name = LEGACY_NAME
+        db.session.commit()
+    world.comment("coach")
+    (message,) = sink.messages
+    assert message["To"] == email_of(world, "teacher")
+    assert subject_of(message) == "Cole R [31m \u00e9 commented on your clip “Fractions lesson”."
+    raw = message["Subject"]
+    assert raw.isascii() and "=?utf-8?" in raw.lower()  # RFC 2047 words, not raw bytes
+    unfolded = re.sub(r"\r?\n(?=[ \t])", "", raw)  # a folded header is still one line
+    assert not any(character in unfolded for character in "\r\n\x1b\u202e")
+    assert world.api("teacher", "GET", "/notifications").json["unread"] == 1
