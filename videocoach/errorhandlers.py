@@ -29,6 +29,7 @@ _CODES = {
     409: ("conflict", "That conflicts with the current state."),
     413: ("too_large", "That is too large."),
     415: ("unsupported_media_type", "That media type is not supported."),
+    416: ("range_not_satisfiable", "That byte range lies outside the file."),
     422: ("validation_failed", "Some values are not valid."),
     429: ("rate_limited", "Too many attempts. Wait a minute and try again."),
     500: ("internal_error", "Something went wrong on our side. Please try again."),

@@ -3,11 +3,11 @@ from __future__ import annotations
 from marshmallow import fields
 
 from videocoach.accounts.schemas import UserSchema
-from videocoach.api import BaseSchema
+from videocoach.api import BaseSchema, ResponseSchema, describe
 from videocoach.comments.services import KINDS
 
 
-class CommentSchema(BaseSchema):
+class CommentSchema(ResponseSchema):
     """The shape of services.comment_json (which builds it: lists run to thousands)."""
 
     id = fields.String()
@@ -26,11 +26,11 @@ class CommentSchema(BaseSchema):
     edited_at = fields.String(allow_none=True, metadata={"format": "date-time"})
 
 
-class CommentEnvelope(BaseSchema):
+class CommentEnvelope(ResponseSchema):
     comment = fields.Nested(CommentSchema)
 
 
-class CommentList(BaseSchema):
+class CommentList(ResponseSchema):
     items = fields.List(fields.Nested(CommentSchema))
 
 
@@ -43,7 +43,7 @@ class CommentFilters(BaseSchema):
 class CommentCreateSchema(BaseSchema):
     """Validated in the service (one set of rules and messages for every caller)."""
 
-    body = fields.Raw(required=True, metadata={"type": "string"})
+    body = fields.Raw(required=True, metadata={"type": "string", "minLength": 1})
     t_start = fields.Raw(metadata={"type": "number", "description": "Seconds; a reply may omit"})
     t_end = fields.Raw(allow_none=True, metadata={"type": "number"})
     kind = fields.Raw(metadata={"type": "string", "enum": KINDS})
@@ -59,3 +59,8 @@ class CommentUpdateSchema(BaseSchema):
     kind = fields.Raw(metadata={"type": "string", "enum": KINDS})
     goal_ids = fields.Raw(metadata={"type": "array", "items": {"type": "string"}})
     resolved = fields.Raw(metadata={"type": "boolean"})
+
+
+AUTHOR_ONLY = "A member who is not the comment's author (`forbidden`)"
+describe("PATCH /comments/{comment_id}", errors={403: AUTHOR_ONLY})
+describe("DELETE /comments/{comment_id}", errors={403: AUTHOR_ONLY})

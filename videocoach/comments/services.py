@@ -62,7 +62,7 @@ def _body(raw: Any) -> str:
 
 def _kind(raw: Any) -> str:
     try:
-        return CommentKind(raw or CommentKind.NOTE.value).value
+        return CommentKind(CommentKind.NOTE.value if raw is None else raw).value
     except ValueError:
         raise Invalid(
             "Kind must be strength, question, suggestion or note.",
@@ -194,6 +194,8 @@ def list_comments(
 def create_comment(user: User, clip_id: str, values: dict[str, Any]) -> Comment:
     clip = access.get_clip(user, clip_id)
     parent = None
+    if values.get("parent_id") is not None and not isinstance(values["parent_id"], str):
+        raise Invalid("Reply to a comment on this clip.", fields={"parent_id": "Not a comment id."})
     if values.get("parent_id"):
         parent = db.session.scalars(
             access.visible_comments(user).where(

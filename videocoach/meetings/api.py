@@ -7,76 +7,22 @@ from typing import Any
 from flask import Response, current_app
 from flask_login import login_required
 from flask_smorest import Blueprint
-from marshmallow import fields
 
 from videocoach import transaction
 from videocoach.accounts.auth import api_user
-from videocoach.api import API_PREFIX, BaseSchema
+from videocoach.api import API_PREFIX
 from videocoach.meetings import services, stream
+from videocoach.meetings.schemas import (
+    DriverUpdateSchema,
+    MeetingEnvelope,
+    MeetingList,
+    NotesUpdateSchema,
+    PlaybackEnvelope,
+    PlaybackUpdateSchema,
+)
 from videocoach.partnerships import next_steps
-from videocoach.partnerships.schemas import NextStepSchema
 
 blp = Blueprint("meetings_api", __name__, url_prefix=API_PREFIX, description="Meetings")
-
-
-class PersonSchema(BaseSchema):
-    id = fields.String()
-    name = fields.String()
-
-
-class PlaybackSchema(BaseSchema):
-    position = fields.Float(metadata={"description": "Seconds into the clip, now"})
-    playing = fields.Boolean()
-    rate = fields.Float()
-    driver = fields.Nested(PersonSchema, allow_none=True)
-
-
-class MeetingSchema(BaseSchema):
-    """The shape of services.meeting_json, plus the steps agreed in it."""
-
-    id = fields.String()
-    partnership_id = fields.String()
-    clip_id = fields.String()
-    started_by = fields.Nested(PersonSchema, allow_none=True)
-    started_at = fields.String(metadata={"format": "date-time"})
-    ended_at = fields.String(allow_none=True, metadata={"format": "date-time"})
-    playback = fields.Nested(PlaybackSchema)
-    notes = fields.String()
-    notes_version = fields.Integer()
-    present = fields.List(fields.Nested(PersonSchema))
-    next_steps = fields.List(fields.Nested(NextStepSchema))
-
-
-class MeetingEnvelope(BaseSchema):
-    meeting = fields.Nested(MeetingSchema)
-
-
-class MeetingList(BaseSchema):
-    items = fields.List(fields.Nested(MeetingSchema))
-
-
-class PlaybackUpdateSchema(BaseSchema):
-    position = fields.Raw(metadata={"type": "number", "description": "Seek to (seconds)"})
-    playing = fields.Raw(metadata={"type": "boolean"})
-    rate = fields.Raw(metadata={"type": "number"})
-    client_id = fields.String(
-        metadata={"description": "The sending page's id, echoed in the event so it can skip it"}
-    )
-
-
-class PlaybackEnvelope(BaseSchema):
-    playback = fields.Nested(PlaybackSchema)
-
-
-class DriverUpdateSchema(BaseSchema):
-    driver_id = fields.Raw(required=True, metadata={"type": "string"})
-
-
-class NotesUpdateSchema(BaseSchema):
-    notes = fields.Raw(required=True, metadata={"type": "string"})
-    notes_version = fields.Raw(
-        required=True, metadata={"type": "integer", "description": "The version you edited"}
-    )
 
 
 def meeting_envelope(meeting: Any) -> dict[str, Any]:

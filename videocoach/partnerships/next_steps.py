@@ -26,9 +26,22 @@ def _text(raw: Any) -> str:
     return limits.check_length(text, limits.NEXT_STEP_MAX, "text", "The next step")
 
 
+def _cleared(raw: Any) -> bool:
+    """Null or "" clears an optional field; other values that are not text are refused."""
+    return raw is None or raw == ""
+
+
+def _an_id(raw: Any, field: str, message: str) -> str:
+    """An id sent in a body: a string, or Invalid (a list or an object cannot match a row)."""
+    if not isinstance(raw, str):
+        raise Invalid(message, fields={field: "Not an id."})
+    return raw
+
+
 def _goal_id(partnership_id: str, raw: Any) -> str | None:
-    if not raw:
+    if _cleared(raw):
         return None
+    raw = _an_id(raw, "goal_id", "Choose a goal of this partnership.")
     found = db.session.scalar(
         select(Goal.id).where(Goal.id == raw, Goal.partnership_id == partnership_id)
     )
@@ -38,25 +51,29 @@ def _goal_id(partnership_id: str, raw: Any) -> str | None:
 
 
 def _owner_id(partnership_id: str, raw: Any) -> str | None:
-    if not raw:
+    if _cleared(raw):
         return None
+    raw = _an_id(raw, "owner_id", "The owner must be a member.")
     if not access.is_member(raw, partnership_id):
         raise Invalid("The owner must be a member.", fields={"owner_id": "Not a member."})
     return raw
 
 
 def _due(raw: Any) -> date | None:
-    if not raw:
+    if _cleared(raw):
         return None
+    if not isinstance(raw, str):
+        raise Invalid("Use a date like 2026-12-01.", fields={"due_on": "Not a date."})
     try:
-        return date.fromisoformat(str(raw))
+        return date.fromisoformat(raw)
     except ValueError:
         raise Invalid("Use a date like 2026-12-01.", fields={"due_on": "Not a date."}) from None
 
 
 def _meeting_id(user: User, partnership_id: str, raw: Any) -> str | None:
-    if not raw:
+    if _cleared(raw):
         return None
+    raw = _an_id(raw, "meeting_id", "Choose a meeting of this partnership.")
     meeting = db.session.scalar(
         access.visible_meetings(user).where(
             Meeting.id == raw, Meeting.partnership_id == partnership_id

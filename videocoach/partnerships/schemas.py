@@ -3,19 +3,19 @@ from __future__ import annotations
 from marshmallow import fields, validate
 
 from videocoach.accounts.schemas import UserSchema
-from videocoach.api import BaseSchema
+from videocoach.api import DATE_OR_EMPTY, BaseSchema, ResponseSchema, describe
 from videocoach.partnerships.models import GoalStatus, Role
 
 ROLES = [role.value for role in Role]
 GOAL_STATUSES = [status.value for status in GoalStatus]
 
 
-class MemberSchema(BaseSchema):
+class MemberSchema(ResponseSchema):
     user = fields.Nested(UserSchema)
     role = fields.String(metadata={"enum": ROLES})
 
 
-class PartnershipSchema(BaseSchema):
+class PartnershipSchema(ResponseSchema):
     id = fields.String()
     name = fields.String()
     members = fields.List(fields.Nested(MemberSchema), attribute="memberships")
@@ -23,16 +23,16 @@ class PartnershipSchema(BaseSchema):
     archived_at = fields.DateTime(allow_none=True)
 
 
-class PartnershipEnvelope(BaseSchema):
+class PartnershipEnvelope(ResponseSchema):
     partnership = fields.Nested(PartnershipSchema)
 
 
-class PartnershipList(BaseSchema):
+class PartnershipList(ResponseSchema):
     items = fields.List(fields.Nested(PartnershipSchema))
 
 
 class PartnershipCreateSchema(BaseSchema):
-    name = fields.String(required=True, metadata={"example": "Ana + Ben, 2026-27"})
+    name = fields.String(required=True, metadata={"example": "Ana + Ben, 2026-27", "minLength": 1})
     role = fields.String(
         required=True,
         metadata={"enum": ROLES, "description": "The creator's own role in the partnership."},
@@ -48,25 +48,25 @@ class InvitationCreateSchema(BaseSchema):
     role = fields.String(required=True, metadata={"enum": ROLES})
 
 
-class InvitationSchema(BaseSchema):
+class InvitationSchema(ResponseSchema):
     id = fields.String()
     email = fields.String()
-    role = fields.String()
+    role = fields.String(metadata={"enum": ROLES})
     expires_at = fields.DateTime()
     accept_url = fields.String(
         metadata={"description": "Single-use link; only in the response that creates it."}
     )
 
 
-class OpenInvitationSchema(BaseSchema):
+class OpenInvitationSchema(ResponseSchema):
     id = fields.String()
     email = fields.String()
-    role = fields.String()
+    role = fields.String(metadata={"enum": ROLES})
     created_at = fields.DateTime()
     expires_at = fields.DateTime()
 
 
-class InvitationList(BaseSchema):
+class InvitationList(ResponseSchema):
     items = fields.List(fields.Nested(OpenInvitationSchema))
 
 
@@ -74,7 +74,7 @@ class AcceptSchema(BaseSchema):
     token = fields.String(required=True)
 
 
-class GoalSchema(BaseSchema):
+class GoalSchema(ResponseSchema):
     id = fields.String()
     partnership_id = fields.String()
     title = fields.String()
@@ -86,16 +86,16 @@ class GoalSchema(BaseSchema):
     met_at = fields.DateTime(allow_none=True)
 
 
-class GoalEnvelope(BaseSchema):
+class GoalEnvelope(ResponseSchema):
     goal = fields.Nested(GoalSchema)
 
 
-class GoalList(BaseSchema):
+class GoalList(ResponseSchema):
     items = fields.List(fields.Nested(GoalSchema))
 
 
 class GoalCreateSchema(BaseSchema):
-    title = fields.String(required=True)
+    title = fields.String(required=True, metadata={"minLength": 1})
     description = fields.String(load_default="", allow_none=True)
     success_criteria = fields.String(load_default="", allow_none=True)
 
@@ -111,7 +111,7 @@ class GoalQuerySchema(BaseSchema):
     status = fields.String(validate=validate.OneOf(GOAL_STATUSES))
 
 
-class NextStepSchema(BaseSchema):
+class NextStepSchema(ResponseSchema):
     id = fields.String()
     partnership_id = fields.String()
     meeting_id = fields.String(allow_none=True, metadata={"description": "Agreed in this meeting"})
@@ -124,11 +124,11 @@ class NextStepSchema(BaseSchema):
     created_at = fields.DateTime()
 
 
-class NextStepEnvelope(BaseSchema):
+class NextStepEnvelope(ResponseSchema):
     next_step = fields.Nested(NextStepSchema)
 
 
-class NextStepList(BaseSchema):
+class NextStepList(ResponseSchema):
     items = fields.List(fields.Nested(NextStepSchema))
 
 
@@ -137,13 +137,34 @@ class NextStepQuery(BaseSchema):
 
 
 class NextStepCreateSchema(BaseSchema):
-    text = fields.Raw(required=True, metadata={"type": "string"})
+    text = fields.Raw(required=True, metadata={"type": "string", "minLength": 1})
     goal_id = fields.Raw(allow_none=True, metadata={"type": "string"})
     owner_id = fields.Raw(allow_none=True, metadata={"type": "string"})
-    due_on = fields.Raw(allow_none=True, metadata={"type": "string", "format": "date"})
+    due_on = fields.Raw(allow_none=True, metadata=DATE_OR_EMPTY)
     meeting_id = fields.Raw(allow_none=True, metadata={"type": "string"})
 
 
 class NextStepUpdateSchema(NextStepCreateSchema):
+    class Meta(NextStepCreateSchema.Meta):
+        exclude = ("meeting_id",)  # where a step was agreed does not change
+
     text = fields.Raw(metadata={"type": "string"})
     done = fields.Raw(metadata={"type": "boolean"})
+
+
+describe(
+    "POST /partnerships/{pid}/invitations",
+    errors={409: "The address belongs to a member already (`already_member`)"},
+)
+describe(
+    "POST /invitations/accept",
+    errors={
+        403: "The invitation is for another email address (`wrong_account`)",
+        404: "The token is unknown, used or expired (`invitation_invalid`)",
+        409: "The caller is a member already (`already_member`)",
+    },
+)
+describe(
+    "DELETE /partnerships/{pid}/members/{uid}",
+    errors={409: "The last member cannot leave (`last_member`)"},
+)
