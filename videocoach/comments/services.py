@@ -220,6 +220,11 @@ def create_comment(user: User, clip_id: str, values: dict[str, Any]) -> Comment:
     private = values.get("private", False)
     if not isinstance(private, bool):
         raise Invalid("private must be true or false.", fields={"private": "Not a boolean."})
+    if parent is not None and parent.private:
+        # Only the note's author sees it, so only they can reply. A public reply would
+        # show the partner the hidden note's moment and its id; forced, not refused,
+        # because the page's composer always sends its (unticked) private box.
+        private = True
     comment = Comment(
         clip_id=clip.id,
         author_id=user.id,
