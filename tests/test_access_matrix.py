@@ -163,7 +163,9 @@ MATRIX: dict[str, Case] = {
     ),
     "POST /logout": Case(everyone(302)),
     "GET /account": Case(signed_in(200, anonymous=302)),
-    "POST /account": Case(signed_in(200, anonymous=302), body=lambda w, a: {"label": "script"}),
+    "POST /account": Case(
+        signed_in(200, anonymous=302), body=lambda w, a: {"label": "script", "password": PASSWORD}
+    ),
     "POST /account/tokens/<tid>/revoke": Case(
         {"anonymous": 302, "outsider": 404, "admin": 404, "teacher": 302, "coach": 404},
         lambda w: {"tid": w.teacher_token_id},

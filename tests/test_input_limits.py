@@ -307,7 +307,7 @@ PAGE_FIELDS: list[tuple[str, int, str, str, dict[str, str], bool]] = [
         False,
     ),
     ("sign-up password", limits.PASSWORD_MAX, "password", "/signup", {"name": "N"}, False),
-    ("token label", limits.TOKEN_LABEL_MAX, "label", "/account", {}, True),
+    ("token label", limits.TOKEN_LABEL_MAX, "label", "/account", {"password": PASSWORD}, True),
     ("partnership name", limits.NAME_MAX, "name", "/partnerships", {"role": "coach"}, True),
     (
         "invitation email",

@@ -14,6 +14,7 @@ from videocoach import db
 from videocoach.accounts.api import blp as accounts_api
 from videocoach.accounts.auth import init_auth
 from videocoach.accounts.routes import bp as accounts_pages
+from videocoach.accounts.sessions import REMEMBERED_IDLE
 from videocoach.admin.routes import bp as admin_pages
 from videocoach.api import init_api
 from videocoach.bodies import GuardChunkedBodies
@@ -67,6 +68,8 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_SECURE=settings.production,
+        # The cookie outlives no sign-in: the server ends the sign-in after as long unused.
+        REMEMBER_COOKIE_DURATION=REMEMBERED_IDLE,
         # CSRF is checked in one before_request hook (see accounts.auth) for every cookie request.
         WTF_CSRF_CHECK_DEFAULT=False,
         WTF_CSRF_TIME_LIMIT=None,  # valid for the session: coaches leave tabs open for hours

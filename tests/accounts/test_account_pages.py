@@ -37,13 +37,17 @@ def count_users(app) -> int:
 # Sign-up
 
 
-def test_signup_creates_the_account_signs_in_and_redirects_home(app, client):
+def test_signup_creates_the_account_and_sends_the_person_to_sign_in(app, client):
     response = post_form(client, "/signup", signup_form())
     assert response.status_code == 302
-    assert response.headers["Location"] == "/"
+    assert response.headers["Location"] == "/login?email=ana@school.example"
     with app.app_context():
         user = db.session.scalars(select(User)).one()
     assert user.email == "ana@school.example" and user.name == "Ana Lima"
+    login_page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Your account is ready, Ana Lima" in unescape(login_page)
+    assert 'value="ana@school.example"' in login_page  # the address is filled in
+    assert post_login(client, "ana@school.example").status_code == 302
     account = client.get("/account")
     assert account.status_code == 200
     assert "ana@school.example" in account.get_data(as_text=True)
@@ -51,13 +55,13 @@ def test_signup_creates_the_account_signs_in_and_redirects_home(app, client):
 
 def test_signup_honours_a_same_site_next_only(client, app):
     to_account = post_form(client, "/signup?next=/account", signup_form())
-    assert to_account.headers["Location"] == "/account"
+    assert to_account.headers["Location"] == "/login?email=ana@school.example&next=/account"
     other = app.test_client()
     off_site = post_form(
         other, "/signup?next=//evil.example/", signup_form(email="ben@school.example")
     )
     assert off_site.status_code == 302
-    assert off_site.headers["Location"] == "/"
+    assert off_site.headers["Location"] == "/login?email=ben@school.example"
 
 
 def test_signup_shows_a_weak_password_error_next_to_the_password(app, client):
@@ -77,7 +81,8 @@ def test_signup_with_a_taken_email_answers_as_for_a_new_one_and_signs_nobody_in(
 ):
     make_user(email="ana@school.example")
     response = post_form(client, "/signup", signup_form(email="ANA@School.example"))
-    assert response.status_code == 302 and response.headers["Location"] == "/"
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/login?email=ana@school.example"
     assert count_users(app) == 1
     assert client.get("/account").status_code == 302  # not signed in as the owner
 
@@ -296,7 +301,7 @@ def test_account_page_creates_a_token_shown_once_that_works_until_revoked(
 ):
     user = make_user(email="ben@school.example")
     browser = browser_for(user)
-    created = post_form(browser, "/account", {"label": "Gradebook sync"})
+    created = post_form(browser, "/account", {"label": "Gradebook sync", "password": PASSWORD})
     assert created.status_code == 200
     html = created.get_data(as_text=True)
     raw = unescape(NEW_TOKEN_INPUT.search(html).group(1))
@@ -323,7 +328,7 @@ def test_account_page_creates_a_token_shown_once_that_works_until_revoked(
 
 def test_token_form_needs_a_label(browser_for, make_user):
     browser = browser_for(make_user())
-    response = post_form(browser, "/account", {"label": ""})
+    response = post_form(browser, "/account", {"label": "", "password": PASSWORD})
     html = response.get_data(as_text=True)
     assert error_next_to(html, "label") == "Name the token."
     assert NEW_TOKEN_INPUT.search(html) is None
@@ -331,7 +336,7 @@ def test_token_form_needs_a_label(browser_for, make_user):
 
 def test_another_user_cannot_revoke_my_token(browser_for, make_user):
     owner = browser_for(make_user())
-    post_form(owner, "/account", {"label": "Mine"})
+    post_form(owner, "/account", {"label": "Mine", "password": PASSWORD})
     revoke_path = REVOKE_ACTION.search(owner.get("/account").get_data(as_text=True)).group(1)
     other = browser_for(make_user())
     assert post_form(other, revoke_path).status_code == 404

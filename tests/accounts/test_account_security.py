@@ -5,6 +5,7 @@ and reset, and neither sign-up nor reset tells anyone who has an account."""
 from __future__ import annotations
 
 import re
+import threading
 from datetime import timedelta
 from html import unescape
 
@@ -12,7 +13,14 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 
-from tests.conftest import PASSWORD, error_next_to, post_form, post_login, sign_in_as
+from tests.conftest import (
+    PASSWORD,
+    csrf_token,
+    error_next_to,
+    post_form,
+    post_login,
+    sign_in_as,
+)
 from tests.test_email import smtp_sink  # noqa: F401 (a fixture)
 from videocoach import db
 from videocoach.accounts.models import ApiToken, PasswordReset, User, UserSession
@@ -221,6 +229,7 @@ def test_changing_the_password_ends_other_sessions_and_tokens_and_emails_the_own
     make_user(email="ana@school.example", name="Ana Lima")
     app = make_app(SMTP_URL=url, VIDEOCOACH_TASKS_EAGER="1")
     here = signed_in(app, "ana@school.example")
+    copied_from_here = cookie(here, "session")
     stolen = signed_in(app, "ana@school.example", remember=True)
     stolen_remember = cookie(stolen, "remember_token")
     token = token_for(app, "ana@school.example")
@@ -231,7 +240,8 @@ def test_changing_the_password_ends_other_sessions_and_tokens_and_emails_the_own
         follow_redirects=True,
     )
     assert response.status_code == 200 and "Password changed" in response.get_data(as_text=True)
-    assert opens_account(here)  # the person changing it stays signed in here
+    assert opens_account(here)  # the person changing it stays signed in here...
+    assert not opens_account(replay(app, session=copied_from_here))  # ...on a new sign-in
     assert not opens_account(stolen)
     assert not opens_account(replay(app, remember_token=stolen_remember))
     assert not token_works(app, token)
@@ -359,11 +369,14 @@ def test_signup_answers_the_same_for_a_new_and_a_taken_address(mailing_app, make
         )
         with browser.session_transaction() as session:
             flashes = session.get("_flashes", [])
-        answers.append((response.status_code, response.headers["Location"], flashes))
+            keys = sorted(session.keys())
+        answers.append((response.status_code, response.headers["Location"], flashes, keys))
     taken, new = answers
-    assert taken[:2] == new[:2] == (302, "/")
+    assert taken[0] == new[0] == 302
+    assert taken[1].replace("ana@", "ben@") == new[1] == "/login?email=ben@school.example"
     assert [(kind, text.replace("ana@", "ben@")) for kind, text in taken[2]] == new[2]
-    assert new[2] and "Welcome" in new[2][0][1]
+    assert new[2] and "Your account is ready" in new[2][0][1]
+    assert taken[3] == new[3] and "_user_id" not in new[3]  # nobody signed in, either way
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(User)) == 2
     subjects = {m["To"]: m["Subject"] for m in sink.messages}
@@ -440,7 +453,10 @@ def test_token_creation_is_rate_limited_on_the_page_and_the_api(app, make_app, m
     with limited.app_context():
         user_id = db.session.scalars(select(User.id)).one()
     sign_in_as(browser, user_id)
-    statuses = [post_form(browser, "/account", {"label": "x"}).status_code for _ in range(4)]
+    statuses = [
+        post_form(browser, "/account", {"label": "x", "password": PASSWORD}).status_code
+        for _ in range(4)
+    ]
     assert statuses == [200, 200, 200, 429]
 
 
@@ -451,3 +467,82 @@ SAFARI_ON_IPHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 "
     "(KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1"
 )
+
+
+def test_a_reset_link_used_twice_at_once_works_once(mailing_app, make_user, database_url):
+    app, sink = mailing_app
+    make_user(email="ana@school.example")
+    reset_request(app, "ana@school.example")
+    [raw] = reset_links(sink)
+    browsers = [app.test_client(), app.test_client()]
+    tokens = [csrf_token(browser, f"/password/reset/{raw}") for browser in browsers]
+    barrier = threading.Barrier(2)
+    answers: list[int] = []
+
+    def submit(browser, token, password):
+        barrier.wait()
+        response = browser.post(
+            f"/password/reset/{raw}", data={"new_password": password, "csrf_token": token}
+        )
+        answers.append(response.status_code)
+
+    threads = [
+        threading.Thread(target=submit, args=(browser, token, password))
+        for browser, token, password in zip(
+            browsers,
+            tokens,
+            ["first racing sentence here", "second racing sentence here"],
+            strict=True,
+        )
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(answers) == [302, 404]
+    changed = [m for m in sink.messages if "password was changed" in m["Subject"]]
+    assert len(changed) == 1
+
+
+def test_a_password_change_spends_open_reset_links(mailing_app, make_user):
+    app, sink = mailing_app
+    make_user(email="ana@school.example")
+    reset_request(app, "ana@school.example")
+    [raw] = reset_links(sink)
+    browser = signed_in(app, "ana@school.example")
+    post_form(
+        browser,
+        "/account/password",
+        {"current_password": PASSWORD, "new_password": NEW_PASSWORD},
+    )
+    assert app.test_client().get(f"/password/reset/{raw}").status_code == 404
+
+
+def test_making_a_token_on_the_page_needs_the_password(app, make_user):
+    """A copied cookie must not be turned into a token that outlives 'sign out everywhere'."""
+    make_user(email="ana@school.example")
+    thief = signed_in(app, "ana@school.example")
+    response = post_form(thief, "/account", {"label": "mine now", "password": "a guess"})
+    assert response.status_code == 422
+    assert "not your current password" in error_next_to(response.get_data(as_text=True), "password")
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ApiToken)) == 0
+
+
+def test_a_sign_in_ends_after_ninety_days_however_often_it_is_used(app, make_user):
+    make_user(email="ana@school.example")
+    browser = signed_in(app, "ana@school.example", remember=True)
+    with app.app_context():
+        db.session.execute(update(UserSession).values(created_at=utcnow() - timedelta(days=91)))
+        db.session.commit()
+    assert not opens_account(browser)
+
+
+def test_a_dead_remember_cookie_is_cleared(app, make_user):
+    make_user(email="ana@school.example")
+    browser = signed_in(app, "ana@school.example", remember=True)
+    remember_value = cookie(browser, "remember_token")
+    post_form(browser, "/logout")
+    thief = replay(app, remember_token=remember_value)
+    thief.get("/account")
+    assert thief.get_cookie("remember_token") is None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, g, redirect, request, url_for
+from flask import Flask, g, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
@@ -43,7 +43,10 @@ def load_session_user(session_id: str) -> User | None:
     # A request that names its credentials is judged by them alone, never by a cookie.
     if _has_authorization_header():
         return None
-    return user_for_session(session_id)
+    user = user_for_session(session_id)
+    if user is None:
+        session["_remember"] = "clear"  # Flask-Login then deletes a dead remember cookie
+    return user
 
 
 def load_token_user(_request: object) -> User | None:

@@ -43,6 +43,11 @@ class TokenForm(FlaskForm):
         "What is this token for?",
         validators=[DataRequired("Name the token."), at_most(limits.TOKEN_LABEL_MAX)],
     )
+    password = PasswordField(
+        "Your password",
+        description="A token acts as you until it is revoked, so it needs your password.",
+        validators=[DataRequired("Enter your password."), at_most(limits.PASSWORD_MAX)],
+    )
 
 
 class PasswordChangeForm(FlaskForm):

@@ -45,19 +45,28 @@ def signup() -> ResponseReturnValue:
             services.check_signup_allowed(
                 email, signup_open=settings.signup_open, domains=settings.signup_domains
             )
-            user, created = services.sign_up(email, form.password.data or "", form.name.data or "")
+            user, _created = services.sign_up(email, form.password.data or "", form.name.data or "")
         except DomainError as error:
             db.session.rollback()
             show_errors(form, error)
             status = error.status  # 403 when sign-up is closed: no field to put it next to
         else:
-            if created:
-                sessions.sign_in(user)
             transaction.commit()
-            # The same words and the same next page whether or not the address was new:
-            # sign-up never tells a stranger who has an account (docs/security.md).
-            flash(f"Welcome, {user.name}. We sent a note to {user.email}.", "success")
-            return redirect(safe_next(request.args.get("next"), _home()))
+            # The same answer, cookie included, whether or not the address was new: sign-up
+            # never tells a stranger who has an account, so it signs nobody in by itself
+            # (docs/security.md). The new person signs in with the password just chosen.
+            flash(
+                f"Your account is ready, {user.name}. We sent a note to {user.email}. "
+                "Sign in to start.",
+                "success",
+            )
+            return redirect(
+                url_for(
+                    "accounts.login",
+                    email=user.email,
+                    next=safe_next(request.args.get("next"), "") or None,
+                )
+            )
     status = 422 if form.errors else status
     return render_template("accounts/signup.html", form=form, settings=settings), status
 
@@ -67,7 +76,7 @@ def signup() -> ResponseReturnValue:
 def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next"), _home()))
-    form = LoginForm()
+    form = LoginForm(email=request.args.get("email", ""))
     if form.validate_on_submit():
         user = services.authenticate(form.email.data or "", form.password.data or "")
         if user is None:
@@ -118,6 +127,9 @@ def account() -> ResponseReturnValue:
     if not form.validate_on_submit():
         return _account_page(token_form=form, status=422 if form.errors else 200)
     try:
+        # A token outlives "sign out everywhere": only the password, not a copied
+        # cookie, may make one.
+        services.check_current_password(current_user, form.password.data or "", "password")
         new_token, _ = services.issue_token(current_user, form.label.data or "")
     except DomainError as error:
         db.session.rollback()
@@ -146,18 +158,17 @@ def change_password() -> ResponseReturnValue:
     form = PasswordChangeForm()
     if not form.validate_on_submit():
         return _account_page(password_form=form, status=422)
-    here = sessions.current_session()
     try:
         services.change_password(
-            current_user,
-            form.current_password.data or "",
-            form.new_password.data or "",
-            keep_session=here.id if here else None,
+            current_user, form.current_password.data or "", form.new_password.data or ""
         )
     except DomainError as error:
         db.session.rollback()
         show_errors(form, error)
         return _account_page(password_form=form, status=error.status)
+    # Every sign-in ended, this one too; this browser gets a fresh one, so even a copy
+    # of this device's cookie stops working.
+    sessions.renew(current_user)
     transaction.commit()
     flash(
         "Password changed. Every other device is signed out and your API tokens are revoked.",
@@ -207,18 +218,23 @@ def forgot_password() -> ResponseReturnValue:
     return render_template("accounts/forgot_password.html", form=form, sent=sent), status
 
 
+def _unusable_reset_link() -> ResponseReturnValue:
+    problem = services.ResetLinkUnusable().message
+    return render_template("accounts/reset_password.html", form=None, problem=problem), 404
+
+
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
 @limiter.limit(login_rate_limit, methods=["POST"])
 def reset_password(token: str) -> ResponseReturnValue:
     if services.usable_reset(token) is None:
-        error = services.ResetLinkUnusable()
-        return render_template(
-            "accounts/reset_password.html", form=None, problem=error.message
-        ), 404
+        return _unusable_reset_link()
     form = ResetPasswordForm()
     if form.validate_on_submit():
         try:
             services.reset_password(token, form.new_password.data or "")
+        except services.ResetLinkUnusable:
+            db.session.rollback()  # another request used the link a moment ago
+            return _unusable_reset_link()
         except DomainError as error:
             db.session.rollback()
             show_errors(form, error)

@@ -242,28 +242,44 @@ def set_disabled(user: User, disabled: bool) -> None:
     if disabled:
         revoke_all_tokens(user)
         sessions.end_sessions(user)
+        _spend_reset_links(user)
 
 
 class WrongPassword(Invalid):
     code = "wrong_password"
 
 
-def change_password(user: User, current: str, new: str, *, keep_session: str | None) -> None:
-    """Needs the current password. Every other sign-in and every API token ends: whoever
-    held a stolen cookie or token is locked out. The owner is told by email."""
-    if not verify_password(user, current):
+def check_current_password(user: User, password: str, field: str = "current_password") -> None:
+    """For actions that must not be open to whoever holds a copied cookie."""
+    if not verify_password(user, password):
         message = "That is not your current password."
-        raise WrongPassword(message, fields={"current_password": message})
-    _set_password(user, new, keep_session=keep_session)
+        raise WrongPassword(message, fields={field: message})
 
 
-def _set_password(user: User, new: str, *, keep_session: str | None) -> None:
+def change_password(user: User, current: str, new: str) -> None:
+    """Needs the current password. Every sign-in and every API token ends: whoever held a
+    stolen cookie or token is locked out (the view signs this browser in afresh). The
+    owner is told by email."""
+    check_current_password(user, current)
+    _set_password(user, new)
+
+
+def _set_password(user: User, new: str) -> None:
     if problem := password_problem(new, user.email, user.name):
         raise Invalid(problem, fields={"new_password": problem})
     user.password_hash = hash_password(new)
-    sessions.end_sessions(user, keep=keep_session)
+    sessions.end_sessions(user)
     revoke_all_tokens(user)
+    _spend_reset_links(user)
     emails.password_changed(user)
+
+
+def _spend_reset_links(user: User) -> None:
+    db.session.execute(
+        update(PasswordReset)
+        .where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
+        .values(used_at=utcnow())
+    )
 
 
 def verify_password(user: User, password: str) -> bool:
@@ -330,12 +346,20 @@ def reset_password(raw_token: str, new: str) -> User:
     reset = usable_reset(raw_token)
     if reset is None:
         raise ResetLinkUnusable()
-    user = reset.user
-    _set_password(user, new, keep_session=None)
-    now = utcnow()
-    db.session.execute(
+    if problem := password_problem(new, reset.user.email, reset.user.name):
+        raise Invalid(problem, fields={"new_password": problem})
+    # Claim the link in one statement: of two requests racing with the same link, only
+    # the one whose UPDATE finds it unused goes on.
+    claimed = db.session.execute(
         update(PasswordReset)
-        .where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
-        .values(used_at=now)
+        .where(
+            PasswordReset.id == reset.id,
+            PasswordReset.used_at.is_(None),
+            PasswordReset.expires_at > utcnow(),
+        )
+        .values(used_at=utcnow())
     )
-    return user
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise ResetLinkUnusable()
+    _set_password(reset.user, new)
+    return reset.user

@@ -16,15 +16,18 @@ from typing import Literal
 from flask import g, request, session
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from videocoach import db, limits, transaction
 from videocoach.accounts.models import ApiToken, User, UserSession
 from videocoach.db import utcnow
 
 # A sign-in without "keep me signed in" ends after this long unused; a remembered one
-# after REMEMBERED_IDLE (the remember cookie lasts as long; see app.py).
+# after REMEMBERED_IDLE (the remember cookie lasts as long; see app.py), and any sign-in
+# after MAX_AGE however often it is used, so a copied cookie cannot be kept alive forever.
 SESSION_IDLE = timedelta(hours=12)
 REMEMBERED_IDLE = timedelta(days=30)
+MAX_AGE = timedelta(days=90)
 # last_seen_at is rewritten at most this often, so page views stay free of writes.
 SEEN_RESOLUTION = timedelta(minutes=5)
 
@@ -55,26 +58,46 @@ def sign_out() -> None:
     logout_user()
 
 
+def renew(user: User) -> UserSession | None:
+    """End this browser's sign-in and start a fresh one in its place (after a password
+    change): any copy of the old cookies, even of this device's, stops working."""
+    row = current_session()
+    if row is None:
+        return None
+    remember = row.remember
+    row.ended_at = utcnow()
+    return sign_in(user, remember=remember)
+
+
 def user_for_session(session_id: str) -> User | None:
     """The person behind a session or remember cookie, while that sign-in is live."""
     row = db.session.get(UserSession, session_id)
-    if row is None or not is_live(row, utcnow()):
+    now = utcnow()
+    if row is None or not is_live(row, now) or not row.user.is_active:
         return None
     user = row.user
-    if not user.is_active:
-        return None
-    now = utcnow()
     if now - row.last_seen_at > SEEN_RESOLUTION:
-        row.last_seen_at = now
-        transaction.commit()
+        _note_seen(row, now)
     user.login_session_id = row.id
     g.user_session = row
     return user
 
 
+def _note_seen(row: UserSession, now: datetime) -> None:
+    """Bookkeeping on a connection of its own: the request's own work is not committed
+    by loading the person (it may still fail and roll back)."""
+    with transaction.separate_transaction() as connection:
+        connection.execute(
+            update(UserSession).where(UserSession.id == row.id).values(last_seen_at=now)
+        )
+    set_committed_value(row, "last_seen_at", now)
+
+
 def is_live(row: UserSession, now: datetime) -> bool:
     idle = REMEMBERED_IDLE if row.remember else SESSION_IDLE
-    return row.ended_at is None and now - row.last_seen_at <= idle
+    return (
+        row.ended_at is None and now - row.last_seen_at <= idle and now - row.created_at <= MAX_AGE
+    )
 
 
 def live_sessions(user: User) -> list[UserSession]:
