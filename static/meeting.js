@@ -339,7 +339,36 @@
       setStatus("ended");
       window.location.href = urls.recordUrl;
     });
-    handle("bye", function (data) { leave(data.reason); });
+    handle("bye", function (data) {
+      if (data.code === "replaced") standAside(data.reason);
+      else leave(data.reason);
+    });
+  }
+  // This person opened the meeting elsewhere (more tabs or devices than they may have
+  // open), and this page's stream made way. It never reconnects by itself, or it would
+  // push out the newer page, which would push this one out again; a click brings it back.
+  var followHere = null;
+  function standAside(reason) {
+    ended = true;
+    if (source) source.close();
+    setStatus("paused");
+    panel.dataset.live = "false";
+    $("driver-text").textContent = reason;
+    review.announce(reason);
+    if (followHere) return;
+    followHere = document.createElement("button");
+    followHere.type = "button";
+    followHere.className = "primary small";
+    followHere.id = "follow-here";
+    followHere.textContent = "Follow the meeting on this page";
+    followHere.addEventListener("click", function () {
+      followHere.remove();
+      followHere = null;
+      ended = false;
+      setStatus("connecting…");
+      connect();
+    });
+    $("driver-line").after(followHere);
   }
   function leave(reason) {
     ended = true;

@@ -81,6 +81,10 @@ class Settings:
     upload_expiry: timedelta = timedelta(hours=24)
     # Live meeting streams one web process keeps open at once (each holds a thread).
     live_stream_limit: int = 48
+    # Across every web process: one person's streams (more replace their oldest), and one
+    # meeting's (more are refused), so nobody alone can fill the server.
+    live_streams_per_user: int = 4
+    live_streams_per_meeting: int = 20
     # Never stuck: a job whose heartbeat is this old was interrupted; a clip is tried at
     # most max_attempts times; workers reconcile every reconcile_every_s; a clip waiting
     # longer than processing_delay is reported to the site admins.
@@ -133,6 +137,8 @@ class Settings:
             celery_queue=env.get("VIDEOCOACH_CELERY_QUEUE") or "videocoach",
             upload_expiry=timedelta(hours=_number(env, "VIDEOCOACH_UPLOAD_EXPIRY_HOURS", 24)),
             live_stream_limit=int(_number(env, "VIDEOCOACH_LIVE_STREAMS", 48)),
+            live_streams_per_user=int(_number(env, "VIDEOCOACH_LIVE_STREAMS_PER_USER", 4)),
+            live_streams_per_meeting=int(_number(env, "VIDEOCOACH_LIVE_STREAMS_PER_MEETING", 20)),
             job_stale_after=timedelta(seconds=_number(env, "VIDEOCOACH_JOB_STALE_SECONDS", 120)),
             max_attempts=int(_number(env, "VIDEOCOACH_MAX_ATTEMPTS", 3)),
             reconcile_every_s=_number(env, "VIDEOCOACH_RECONCILE_SECONDS", 60),

@@ -61,17 +61,24 @@ def partnership_topic(partnership_id: str) -> str:
     return f"partnership:{partnership_id}"
 
 
+def connection_topic(connection_id: str) -> str:
+    """One open stream's own topic: what is said only to it (e.g. that it was replaced)."""
+    return f"connection:{connection_id}"
+
+
 # Handed to every subscription when the server stops, so open streams end at once instead
 # of holding the shutdown until every browser goes away (browsers then reconnect).
 SHUTDOWN = LiveEvent(topic="", kind="shutdown", data={})
 
 
 class Subscription:
-    """Events for a set of topics, in order, until closed."""
+    """Events for a set of topics, in order, until closed. `owner` is whose it is (a user
+    id), so a process can count one person's open streams."""
 
-    def __init__(self, hub: Hub, topics: frozenset[str]):
+    def __init__(self, hub: Hub, topics: frozenset[str], owner: str | None = None):
         self._hub = hub
         self.topics = topics
+        self.owner = owner
         self._events: queue.Queue[LiveEvent] = queue.Queue(QUEUE_LIMIT)
         self.overflowed = False
 
@@ -99,8 +106,8 @@ class Hub:
         self._lock = threading.Lock()
         self._by_topic: dict[str, set[Subscription]] = {}
 
-    def subscribe(self, topics: Iterable[str]) -> Subscription:
-        subscription = Subscription(self, frozenset(topics))
+    def subscribe(self, topics: Iterable[str], owner: str | None = None) -> Subscription:
+        subscription = Subscription(self, frozenset(topics), owner)
         with self._lock:
             for topic in subscription.topics:
                 self._by_topic.setdefault(topic, set()).add(subscription)
@@ -131,9 +138,13 @@ class Hub:
             except queue.Full:
                 subscription.overflowed = True
 
-    def subscriber_count(self) -> int:
+    def subscriber_count(self, owner: str | None = None) -> int:
+        """Open subscriptions in this process: all, or those of one owner."""
         with self._lock:
-            return len({s for subs in self._by_topic.values() for s in subs})
+            subscribers = {s for subs in self._by_topic.values() for s in subs}
+        if owner is None:
+            return len(subscribers)
+        return sum(1 for s in subscribers if s.owner == owner)
 
 
 class InProcessChannel:
@@ -147,8 +158,8 @@ class InProcessChannel:
     def publish(self, event: LiveEvent) -> None:
         self.hub.deliver(event)
 
-    def subscribe(self, topics: Iterable[str]) -> Subscription:
-        return self.hub.subscribe(topics)
+    def subscribe(self, topics: Iterable[str], owner: str | None = None) -> Subscription:
+        return self.hub.subscribe(topics, owner)
 
 
 class RedisChannel:
@@ -171,9 +182,9 @@ class RedisChannel:
     def publish(self, event: LiveEvent) -> None:
         self._redis.publish(REDIS_PREFIX + event.topic, event.encode())
 
-    def subscribe(self, topics: Iterable[str]) -> Subscription:
+    def subscribe(self, topics: Iterable[str], owner: str | None = None) -> Subscription:
         self._ensure_relay()
-        return self.hub.subscribe(topics)
+        return self.hub.subscribe(topics, owner)
 
     def _ensure_relay(self) -> None:
         with self._relay_lock:

@@ -22,6 +22,7 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 LATENCY_LIMIT_S = 1.0
+PER_USER = 6  # the first test opens five streams as one person
 
 
 def _wait_until_up(process: subprocess.Popen, url: str) -> None:
@@ -53,7 +54,9 @@ def server_env(database_url: str, tmp_path: Path, **extra: str) -> dict[str, str
 def two_servers(
     world: MeetingWorld, database_url: str, tmp_path: Path
 ) -> Iterator[tuple[list[str], list[subprocess.Popen]]]:
-    env = server_env(database_url, tmp_path, REDIS_URL=REDIS_URL)
+    env = server_env(
+        database_url, tmp_path, REDIS_URL=REDIS_URL, VIDEOCOACH_LIVE_STREAMS_PER_USER=str(PER_USER)
+    )
     ports = [free_port(), free_port()]
     commands = [
         [
@@ -140,6 +143,25 @@ def test_events_cross_web_processes_through_redis(world: MeetingWorld, two_serve
     processes[0].wait(timeout=60)
     assert time.monotonic() - stopping < 10  # graceful_timeout is 60 s
     assert all(stream.closed.wait(5) for stream in teacher_streams)
+
+
+def test_a_persons_cap_holds_across_web_processes(world: MeetingWorld, two_servers, listen) -> None:
+    """Counted in the database, told through Redis: one person's streams on three
+    processes never exceed the cap, and the oldest make way wherever they are."""
+    (gunicorn, embedded), _ = two_servers
+    token = world.studio.tokens["teacher"]
+    mid = requests.post(
+        f"{embedded}/api/v1/clips/{world.clip_id}/meetings",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    ).json()["meeting"]["id"]
+    streams = [listen((gunicorn, embedded)[n % 2], mid, token) for n in range(PER_USER + 3)]
+    for replaced in streams[:3]:
+        assert replaced.wait_for("bye")["code"] == "replaced"
+        assert replaced.closed.wait(5)
+    assert not any(stream.closed.wait(0.2) for stream in streams[3:])
+    coach = listen(gunicorn, mid, world.studio.tokens["coach"])
+    assert [person["name"] for person in coach.events[0][1]["present"]] == ["Cole", "Tess"]
 
 
 def test_the_embedded_server_stops_promptly_with_streams_open(

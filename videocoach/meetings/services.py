@@ -5,11 +5,12 @@ commit (videocoach.live)."""
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
 from videocoach import access, db, limits, live
@@ -17,7 +18,7 @@ from videocoach.accounts.models import User
 from videocoach.clips.models import Clip, Visibility
 from videocoach.comments.models import Comment
 from videocoach.db import utcnow
-from videocoach.errors import Conflict, Forbidden, Invalid
+from videocoach.errors import Conflict, DomainError, Forbidden, Invalid
 from videocoach.meetings.models import Meeting, MeetingConnection
 from videocoach.notifications import services as notifications
 from videocoach.notifications.models import Event
@@ -303,14 +304,78 @@ def _announce_presence(meeting_id: str) -> None:
     )
 
 
-def open_connection(user: User, meeting_id: str) -> tuple[str, Meeting]:
-    """Record a stream as open (presence); NotFound or Conflict when it may not be."""
+class TooManyStreams(DomainError):
+    status = 503
+    code = "too_many_live_connections"
+    default_message = "This server has too many live connections open. Try again shortly."
+
+
+MEETING_FULL = (
+    "This meeting has as many live connections as it may have. Try again when someone "
+    "leaves, or close one of your other tabs."
+)
+REPLACED = "replaced"
+
+# Opening streams one at a time in this process: SQLite (the embedded default, one web
+# process) has no row locks, and counting then adding must not interleave.
+OPENING = threading.Lock()
+
+
+def open_connection(
+    user: User, meeting_id: str, *, connection_id: str, per_person: int, per_meeting: int
+) -> Meeting:
+    """Record a stream as open (presence); NotFound or Conflict when it may not be.
+
+    The open, recently seen rows are the ledger of every web process's streams. A person
+    past `per_person` loses their oldest streams to the new one (each is told, on its own
+    topic, why it ends); a meeting holding `per_meeting` streams of other people refuses
+    more (TooManyStreams). Call it under OPENING and commit before letting go of it; on
+    PostgreSQL it also locks the person's and the meeting's rows until the commit, so
+    opens through other processes wait their turn."""
     meeting = _open_meeting(user, meeting_id)
-    connection = MeetingConnection(meeting_id=meeting.id, user_id=user.id)
-    db.session.add(connection)
+    for table, row_id in ((User, user.id), (Meeting, meeting.id)):  # always this order
+        db.session.execute(
+            select(table.id).where(table.id == row_id).with_for_update(key_share=True)
+        )
+    fresh = utcnow() - timedelta(seconds=PRESENCE_TTL_S)
+    mine = db.session.execute(
+        select(MeetingConnection.id, MeetingConnection.meeting_id)
+        .where(
+            MeetingConnection.user_id == user.id,
+            MeetingConnection.closed_at.is_(None),
+            MeetingConnection.seen_at >= fresh,
+        )
+        .order_by(MeetingConnection.opened_at, MeetingConnection.id)
+    ).all()
+    replaced = list(mine[: max(0, len(mine) - per_person + 1)])
+    others_here = db.session.scalar(
+        select(func.count())
+        .select_from(MeetingConnection)
+        .where(
+            MeetingConnection.meeting_id == meeting.id,
+            MeetingConnection.user_id != user.id,
+            MeetingConnection.closed_at.is_(None),
+            MeetingConnection.seen_at >= fresh,
+        )
+    )
+    if others_here >= per_meeting:
+        raise TooManyStreams(MEETING_FULL)
+    # Room in a full meeting comes from the same person's own streams there, oldest first.
+    mine_here = [row for row in mine[len(replaced) :] if row.meeting_id == meeting.id]
+    replaced += mine_here[: max(0, others_here + len(mine_here) - per_meeting + 1)]
+    if replaced:
+        db.session.execute(
+            update(MeetingConnection)
+            .where(MeetingConnection.id.in_([row.id for row in replaced]))
+            .values(closed_at=utcnow())
+        )
+    db.session.add(MeetingConnection(id=connection_id, meeting_id=meeting.id, user_id=user.id))
     db.session.flush()
-    _announce_presence(meeting.id)
-    return connection.id, meeting
+    for row in replaced:
+        live.announce(live.connection_topic(row.id), REPLACED, {})
+    for affected in {meeting.id} | {row.meeting_id for row in replaced}:
+        _announce_presence(affected)
+    return meeting
 
 
 def still_allowed(user_id: str, meeting_id: str) -> bool:
@@ -323,12 +388,14 @@ def still_allowed(user_id: str, meeting_id: str) -> bool:
     return meeting is not None and meeting.ended_at is None
 
 
-def touch_connection(connection_id: str) -> None:
-    db.session.execute(
+def touch_connection(connection_id: str) -> bool:
+    """Mark a stream as still here; False once it was closed for it (replaced)."""
+    touched = db.session.execute(
         update(MeetingConnection)
-        .where(MeetingConnection.id == connection_id)
+        .where(MeetingConnection.id == connection_id, MeetingConnection.closed_at.is_(None))
         .values(seen_at=utcnow())
     )
+    return touched.rowcount == 1  # type: ignore[attr-defined]
 
 
 def close_connection(connection_id: str) -> None:

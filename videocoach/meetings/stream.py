@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 from flask import Flask
@@ -22,7 +22,9 @@ from flask import Flask
 from videocoach import db, live, transaction
 from videocoach.accounts import sessions
 from videocoach.accounts.models import User
-from videocoach.errors import Conflict, DomainError
+from videocoach.config import Settings
+from videocoach.db import new_id
+from videocoach.errors import Conflict, NotFound
 from videocoach.meetings import services
 from videocoach.meetings.models import Meeting
 
@@ -33,6 +35,22 @@ RETRY_MS = 1000
 # Events after which the stream asks the database whether its person may still listen.
 ACCESS_EVENTS = {"members_changed", "access_changed"}
 GONE_MESSAGE = "You can no longer take part in this meeting."
+SIGNED_OUT_MESSAGE = "You were signed out. Sign in again to take part in this meeting."
+REPLACED_MESSAGE = (
+    "You opened this meeting in another tab or on another device, so this page stopped "
+    "following it."
+)
+# `bye` says why the stream ends, so a page knows whether to come back: never by itself
+# after `replaced`, or it would push out the newer page, which would push it out again.
+BYE_GONE = {"reason": GONE_MESSAGE, "code": "no_access"}
+BYE_SIGNED_OUT = {"reason": SIGNED_OUT_MESSAGE, "code": "signed_out"}
+BYE_REPLACED = {"reason": REPLACED_MESSAGE, "code": "replaced"}
+# Streams of one person in one process, counting replaced ones that have not ended yet
+# (a browser that stopped reading holds its thread until a write fails): this many times
+# their cap, so even those cannot fill a process.
+STUCK_FACTOR = 2
+
+TooManyStreams = services.TooManyStreams
 
 
 def sse(kind: str, data: Any) -> str:
@@ -47,52 +65,85 @@ def topics_of(meeting: Meeting) -> list[str]:
     ]
 
 
-class TooManyStreams(DomainError):
-    status = 503
-    code = "too_many_live_connections"
-    default_message = "This server has too many live connections open. Try again shortly."
+def person_cap(settings: Settings) -> int:
+    """Streams one person may hold: VIDEOCOACH_LIVE_STREAMS_PER_USER, kept below half of
+    a process's streams however it is set, so one person alone never fills a process."""
+    return max(1, min(settings.live_streams_per_user, (settings.live_stream_limit - 1) // 2))
 
 
-def open_meeting_stream(app: Flask, user: User, meeting_id: str) -> Iterator[str]:
+def meeting_cap(settings: Settings) -> int:
+    """Streams one meeting may hold: VIDEOCOACH_LIVE_STREAMS_PER_MEETING, below a process's."""
+    return max(1, min(settings.live_streams_per_meeting, settings.live_stream_limit - 1))
+
+
+class MeetingStream:
+    """The response body. It is started in the view (subscribed, recorded, first event
+    ready), so a refusal is still an HTTP error; the server closes it when the browser goes,
+    started or not, and the stream's record is closed with it."""
+
+    def __init__(self, events: Generator[str, None, None]):
+        self._events = events
+        self._first = next(events)
+
+    def __iter__(self) -> Iterator[str]:
+        yield self._first
+        yield from self._events
+
+    def close(self) -> None:
+        self._events.close()
+
+
+def open_meeting_stream(app: Flask, user: User, meeting_id: str) -> MeetingStream:
     """Check now, while the request can still get an error answer, then hand back the
-    stream to send (404 for outsiders, 409 once ended, 503 past the per-process cap)."""
+    stream to send: 404 for outsiders, 409 once ended, 503 past the caps (this process's
+    streams, the meeting's, or this person's stuck ones here)."""
     meeting = services.get_meeting(user, meeting_id)
     if meeting.ended_at is not None:
         raise Conflict("This meeting has ended.", code="meeting_ended")
+    settings: Settings = app.extensions["videocoach.settings"]
     hub = app.extensions["videocoach.live"].hub
-    if hub.subscriber_count() >= app.extensions["videocoach.settings"].live_stream_limit:
+    if hub.subscriber_count() >= settings.live_stream_limit:
         raise TooManyStreams()
+    if hub.subscriber_count(owner=user.id) >= STUCK_FACTOR * person_cap(settings):
+        raise TooManyStreams(
+            "You have too many live connections open. Close some tabs and try again."
+        )
     credential = sessions.current_credential()
     if credential is None:  # login_required let it through: a session or a token it is
         raise RuntimeError("a meeting stream needs the credential it is opened with")
-    return meeting_events(app, user.id, meeting, credential)
+    return MeetingStream(meeting_events(app, user.id, meeting, credential, settings))
 
 
 def meeting_events(
-    app: Flask, user_id: str, meeting: Meeting, credential: sessions.Credential
-) -> Iterator[str]:
-    """The view has checked access; this runs as the server sends the response. Each
-    database visit gets an app context of its own, and none is held across a `yield`:
+    app: Flask,
+    user_id: str,
+    meeting: Meeting,
+    credential: sessions.Credential,
+    settings: Settings,
+) -> Generator[str, None, None]:
+    """Runs as the server sends the response (its first step in the view: MeetingStream).
+    Each database visit gets an app context of its own, and none is held across a `yield`:
     the stream may wait for hours, and whoever closes it (the server, or the garbage
-    collector) must not find a context of someone else's. It subscribes before it reads
-    the state it sends first, so nothing in between is missed."""
+    collector) must not find a context of someone else's. It subscribes before it records
+    itself and reads the state it sends first, so nothing in between is missed."""
     meeting_id = meeting.id
-    subscription = app.extensions["videocoach.live"].subscribe(topics_of(meeting))
-    connection_id: str | None = None
+    connection_id = new_id()
+    subscription = app.extensions["videocoach.live"].subscribe(
+        [*topics_of(meeting), live.connection_topic(connection_id)], owner=user_id
+    )
+    opened = False
     try:
         with app.app_context():
-            opened = _open(user_id, meeting_id)
-        if opened is None:
-            yield sse("bye", {"reason": GONE_MESSAGE})
-            return
-        connection_id, state = opened
+            state = _open(user_id, meeting_id, connection_id, settings)
+        opened = True
         yield f"retry: {RETRY_MS}\n\n" + sse("hello", state | {"server_time": time.time()})
         yield from _follow(app, subscription, user_id, meeting_id, connection_id, credential)
     finally:
-        subscription.close()
-        if connection_id is not None:
+        # The record first: once the process counts the stream gone, so does the ledger.
+        if opened:
             with app.app_context():
                 _close(connection_id)
+        subscription.close()
 
 
 def _follow(
@@ -113,58 +164,74 @@ def _follow(
             return
         if event is live.SHUTDOWN:
             return  # the server is stopping; the browser reconnects by itself
-        # Check in on time even while events keep coming: a busy meeting must not keep a
-        # revoked token or an ended sign-in listening.
-        due = time.monotonic() >= next_check
-        if event is None or due or event.kind in ACCESS_EVENTS:
+        if event is not None and event.kind == services.REPLACED:
+            yield sse("bye", BYE_REPLACED)
+            return
+        # Checked when due even while events keep coming: a busy meeting must not keep a
+        # removed member or a revoked credential listening.
+        due = event is None or event.kind in ACCESS_EVENTS or time.monotonic() >= next_check
+        if due:
             with app.app_context():
-                allowed = _check_in(user_id, meeting_id, connection_id, credential)
-            if not allowed:
-                yield sse("bye", {"reason": GONE_MESSAGE})
+                bye = _check_in(user_id, meeting_id, connection_id, credential)
+            if bye is not None:
+                yield sse("bye", bye)
                 return
             next_check = time.monotonic() + heartbeat_s
-            if event is None:
-                yield ": still here\n\n"  # also finds out when the browser has gone
-            if event is None or event.kind in ACCESS_EVENTS:
-                continue
-        yield sse(event.kind, event.data | {"server_time": time.time()})
-        if event.kind == "ended":
-            return
+        if event is None:
+            yield ": still here\n\n"  # also finds out when the browser has gone
+        elif event.kind not in ACCESS_EVENTS:
+            yield sse(event.kind, event.data | {"server_time": time.time()})
+            if event.kind == "ended":
+                return
 
 
-def _open(user_id: str, meeting_id: str) -> tuple[str, dict[str, Any]] | None:
-    """Record the connection (presence) and read the state to start from; None when the
-    person lost access (or the meeting ended) since the view checked."""
+def _open(user_id: str, meeting_id: str, connection_id: str, settings: Settings) -> dict[str, Any]:
+    """Record the connection (presence), within the caps, and read the state to start
+    from. Raises what the view should answer when the person may not open it."""
     user = db.session.get(User, user_id)
     if user is None or not user.is_active:
-        return None
+        raise NotFound("That meeting does not exist, or you are not a member of its partnership.")
     try:
-        connection_id, meeting = services.open_connection(user, meeting_id)
-    except DomainError:
+        with services.OPENING:
+            meeting = services.open_connection(
+                user,
+                meeting_id,
+                connection_id=connection_id,
+                per_person=person_cap(settings),
+                per_meeting=meeting_cap(settings),
+            )
+            state = services.meeting_json(meeting)
+            transaction.commit()
+    except Exception:
         db.session.rollback()
-        return None
-    state = services.meeting_json(meeting)
-    transaction.commit()
-    return connection_id, state
+        raise
+    return state
 
 
 def _check_in(
-    user_id: str, meeting_id: str, connection_id: str, credential: sessions.Credential
-) -> bool:
-    """Whether the person may still listen: still a member who may see the clip, and the
-    token or sign-in the stream was opened with still works (not revoked or signed out)."""
+    user_id: str,
+    meeting_id: str,
+    connection_id: str,
+    credential: sessions.Credential,
+) -> dict[str, str] | None:
+    """None while the person may still listen (a member who may see the clip, with the
+    token or sign-in the stream was opened with still working, and this stream not
+    replaced by a newer one of theirs), else the `bye` that ends it."""
     try:
-        allowed = services.still_allowed(user_id, meeting_id) and sessions.credential_is_live(
-            credential
-        )
-        if allowed:
-            services.touch_connection(connection_id)
+        if not sessions.credential_is_live(credential):
+            bye = BYE_SIGNED_OUT
+        elif not services.still_allowed(user_id, meeting_id):
+            bye = BYE_GONE
+        elif not services.touch_connection(connection_id):
+            bye = BYE_REPLACED  # closed for a newer stream of this person's
+        else:
+            bye = None
         transaction.commit()
-        return allowed
+        return bye
     except Exception:
         db.session.rollback()
         log.exception("live stream check-in failed; ending the stream")
-        return False
+        return BYE_GONE
 
 
 def _close(connection_id: str) -> None:
