@@ -92,7 +92,9 @@ def test_token_labels_from_the_api_and_the_account_page(pair, browser_for):
         "/api/v1/auth/tokens", json={"email": email, "password": PASSWORD, "label": HOSTILE}
     )
     assert issued.status_code == 201, issued.json
-    page = post_form(teacher_browser(pair, browser_for), "/account", {"label": HOSTILE, "password": PASSWORD})
+    page = post_form(
+        teacher_browser(pair, browser_for), "/account", {"label": HOSTILE, "password": PASSWORD}
+    )
     assert page.status_code == 200
     labels = stored(pair, ApiToken.label, ApiToken.user_id == pair.teacher_id)
     assert labels.count(CLEAN) == 2

@@ -36,7 +36,9 @@ def open_stream(base_url: str, mid: str, **credentials) -> Listener:
 
 
 def comment(world: MeetingWorld, body: str) -> str:
-    response = world.api("teacher", "POST", f"/clips/{world.clip_id}/comments", {"body": body, "t_start": 1})
+    response = world.api(
+        "teacher", "POST", f"/clips/{world.clip_id}/comments", {"body": body, "t_start": 1}
+    )
     assert response.status_code == 201
     return response.json["comment"]["id"]
 
