@@ -8,8 +8,9 @@ WEB_CONCURRENCY      worker processes (default: 2 x CPUs + 1, at most 8)
 GUNICORN_THREADS     threads per worker process (default 32)
 GUNICORN_TIMEOUT     seconds before a stuck worker is killed and replaced (default 120)
 GUNICORN_KEEPALIVE   seconds an idle keep-alive connection is held open (default 75)
-FORWARDED_ALLOW_IPS  addresses trusted to send X-Forwarded-Proto (default "*", see below)
-PORT                 port to listen on (default 8000)
+GUNICORN_BIND        address(es) to listen on, comma-separated (default 127.0.0.1:$PORT)
+PORT                 port of the default address (default 8000)
+FORWARDED_ALLOW_IPS  addresses trusted to send X-Forwarded-Proto (default "127.0.0.1,::1")
 GUNICORN_LOGLEVEL    debug, info, warning, error (default info)
 """
 
@@ -39,7 +40,12 @@ def _available_cpus() -> int:
     return max(1, min(cpus, -(-int(quota) // int(period))))  # ceiling division
 
 
-bind = [f"0.0.0.0:{_int_env('PORT', 8000)}"]
+# Loopback unless told otherwise: only a proxy on the same machine reaches the app, which
+# trusts that proxy's X-Forwarded-For. compose.yaml sets GUNICORN_BIND=0.0.0.0:8000, since
+# there the container's own network is what the proxy service uses, and web publishes no
+# port on the host.
+DEFAULT_BIND = f"127.0.0.1:{_int_env('PORT', 8000)}"
+bind = [part.strip() for part in (os.environ.get("GUNICORN_BIND") or DEFAULT_BIND).split(",")]
 
 # Threads, not just processes: a resumable upload from a slow school connection, and a
 # meeting's live event stream (Server-Sent Events), hold a thread for as long as they
@@ -78,11 +84,11 @@ preload_app = False
 SHARED_MEMORY_DIR = "/dev/shm"  # noqa: S108
 worker_tmp_dir = SHARED_MEMORY_DIR if os.path.isdir(SHARED_MEMORY_DIR) else None
 
-# The TLS proxy sets X-Forwarded-Proto. "*" trusts whoever connects, which is only safe
-# because the web port is reachable from the proxy alone (compose publishes it on
-# 127.0.0.1); name the proxy's address here if it is not. The app itself (ProxyFix in
-# production) trusts exactly one proxy hop for X-Forwarded-For/-Proto/-Host.
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
+# The TLS proxy sets X-Forwarded-Proto; gunicorn believes it from these addresses only
+# (its own default: a proxy on this machine). compose.yaml sets "*": the proxy's address on
+# the compose network changes, and web is reachable on that network alone. The app itself
+# (ProxyFix in production) trusts exactly one proxy hop for X-Forwarded-For/-Proto/-Host.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS") or "127.0.0.1,::1"
 
 # Logs go to stdout/stderr, where `docker compose logs` collects them. The access log
 # records the path without its query string: invitation tokens travel in the query.

@@ -88,7 +88,11 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     db.init_app(app, settings.database_url)
     try:
-        storage = open_storage(settings.storage_url, endpoint_url=settings.s3_endpoint_url)
+        storage = open_storage(
+            settings.storage_url,
+            endpoint_url=settings.s3_endpoint_url,
+            credentials=settings.s3_credentials,
+        )
     except ValueError as error:
         raise ConfigError([str(error)]) from None
     app.extensions[STORAGE_KEY] = storage

@@ -7,16 +7,129 @@ Setting VIDEOCOACH_ENV=production switches on the checks that refuse unsafe valu
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import secrets
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from videocoach.errors import ConfigError
 
 MIN_SECRET_KEY_LENGTH = 32
+# Passwords inside DATABASE_URL, REDIS_URL, ... and POSTGRES_PASSWORD, in production.
+MIN_PASSWORD_LENGTH = 16
+KEY_COMMAND = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
+# Hex: nothing to percent-encode inside a URL.
+HEX_COMMAND = 'python -c "import secrets; print(secrets.token_hex(24))"'
+
+# Settings that may carry a secret. Each can also be given as <NAME>_FILE, the path of a
+# file that holds the value (compose or Kubernetes secrets), which keeps it out of the
+# environment that `docker inspect` and /proc/<pid>/environ show.
+SECRET_SETTINGS = (
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "CELERY_BROKER_URL",
+    "RATELIMIT_STORAGE_URI",
+    "SMTP_URL",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "POSTGRES_PASSWORD",
+    "VIDEOCOACH_METRICS_TOKEN",
+)
+# Passwords from examples and defaults (docs, .env.example, images): refused in production,
+# whatever their case. A placeholder (CHANGE-ME, change_me, ChangeMe...) is refused anywhere
+# inside a value.
+WELL_KNOWN_PASSWORDS = frozenset(
+    {"password", "passw0rd", "secret", "admin", "root", "postgres", "videocoach", "redis"}
+    | {"minioadmin", "example", "test", "default", "changeit", "12345678", "123456789"}
+)
+
+
+def read_secret_files(env: Mapping[str, str]) -> dict[str, str]:
+    """`env` with NAME set from the file that NAME_FILE names, for each of SECRET_SETTINGS.
+
+    Surrounding white space (the line feed `echo` leaves) is dropped; an empty file is the
+    same as an empty variable: unset."""
+    resolved = dict(env)
+    problems: list[str] = []
+    for name in SECRET_SETTINGS:
+        path = (env.get(f"{name}_FILE") or "").strip()
+        if not path:
+            continue
+        if env.get(name):
+            problems.append(
+                f"{name} and {name}_FILE are both set: keep only one of them (the file keeps "
+                "the secret out of the environment)."
+            )
+            continue
+        try:
+            resolved[name] = Path(path).read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            problems.append(
+                f"{name}_FILE names {path}, which does not exist: create it with the value of "
+                f"{name} in it, or unset {name}_FILE."
+            )
+        except IsADirectoryError:
+            problems.append(
+                f"{name}_FILE names {path}, which is a directory (Docker makes one when the "
+                "secret's file is missing on the host): put the file in its place."
+            )
+        except PermissionError:
+            problems.append(
+                f"{name}_FILE names {path}, which this process (user id {os.geteuid()}) may "
+                "not read: make it readable by that user."
+            )
+        except UnicodeDecodeError:
+            problems.append(
+                f"{name}_FILE names {path}, which is not UTF-8 text: write {name} "
+                "into it as plain text."
+            )
+        except OSError as error:
+            problems.append(
+                f"{name}_FILE names {path}, which cannot be read ({error.strerror}): fix the "
+                f"file or unset {name}_FILE."
+            )
+    if problems:
+        raise ConfigError(problems)
+    return resolved
+
+
+def is_placeholder(value: str) -> bool:
+    """An example value: CHANGE-ME in any spelling anywhere, or a well-known password."""
+    letters = re.sub(r"[^a-z0-9]", "", value.lower())
+    return "changeme" in letters or value.strip().lower() in WELL_KNOWN_PASSWORDS
+
+
+def looks_random(value: str, *, min_distinct: int, min_bits: float = 0.0) -> bool:
+    """False for what a person types instead of generating: one short run repeated
+    ('ssss', 'abcabc'), few distinct characters, or little information going by how
+    often each character occurs (secrets.token_hex(16), the least a key should be, never
+    measured below 90 bits in 200,000 tries; 's' * 48 is 0, 'ab' * 20 is 40)."""
+    length = len(value)
+    for period in range(1, length // 2 + 1):
+        if all(value[i] == value[i - period] for i in range(period, length)):
+            return False
+    counts = Counter(value)
+    bits = -sum(n * math.log2(n / length) for n in counts.values())
+    return len(counts) >= min_distinct and bits >= min_bits
+
+
+def url_password(url: str | None) -> str | None:
+    """The password inside a URL's user information, percent-decoded."""
+    if not url:
+        return None
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        return None
+    return unquote(password) if password else None
 
 
 def _flag(value: str | None, default: bool = False) -> bool:
@@ -94,10 +207,16 @@ class Settings:
     processing_delay: timedelta = timedelta(minutes=10)
     debug: bool = False
     extra: dict[str, str] = field(default_factory=dict)
+    # The app's own S3 key (else boto3 looks in its usual places); only used as a pair.
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = field(default=None, repr=False)
+    s3_session_token: str | None = field(default=None, repr=False)
+    # Not used by the app: set (compose's old .env), it is checked like DATABASE_URL's.
+    postgres_password: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        env = dict(os.environ if environ is None else environ)
+        env = read_secret_files(os.environ if environ is None else environ)
         production = env.get("VIDEOCOACH_ENV", "").strip().lower() == "production"
         data_dir = Path(env.get("VIDEOCOACH_DATA_DIR") or "instance").resolve()
         database_url = normalise_database_url(
@@ -147,6 +266,10 @@ class Settings:
             ),
             debug=_flag(env.get("VIDEOCOACH_DEBUG")),
             extra={k: v for k, v in env.items() if k.startswith("VIDEOCOACH_TEST_")},
+            s3_access_key_id=env.get("AWS_ACCESS_KEY_ID") or None,
+            s3_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY") or None,
+            s3_session_token=env.get("AWS_SESSION_TOKEN") or None,
+            postgres_password=env.get("POSTGRES_PASSWORD") or None,
         )
         if production:
             settings.check_production_safety()
@@ -166,15 +289,81 @@ class Settings:
     def uses_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
+    @property
+    def s3_credentials(self) -> tuple[str, str, str | None] | None:
+        """The S3 key pair (and session token) given in the settings, if both halves are."""
+        if self.s3_access_key_id and self.s3_secret_access_key:
+            return self.s3_access_key_id, self.s3_secret_access_key, self.s3_session_token
+        return None
+
+    def _secret_key_problem(self) -> str | None:
+        how = (
+            f"generate one with `{KEY_COMMAND}` and put it in SECRET_KEY (or in the "
+            "file SECRET_KEY_FILE names)."
+        )
+        if len(self.secret_key) < MIN_SECRET_KEY_LENGTH:
+            return f"SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters long: {how}"
+        if is_placeholder(self.secret_key):
+            return f"SECRET_KEY is still a placeholder from an example (CHANGE-ME): {how}"
+        if not looks_random(self.secret_key, min_distinct=8, min_bits=80):
+            return f"SECRET_KEY does not look random (a few characters, repeated): {how}"
+        return None
+
+    def _password_problems(self) -> list[str]:
+        """Example, well-known or short passwords in the settings (none is ever shown)."""
+        database = (
+            f"generate one with `{HEX_COMMAND}`, set it on the database "
+            "(ALTER ROLE <user> PASSWORD '<new password>') and in DATABASE_URL."
+        )
+        passwords = [
+            ("POSTGRES_PASSWORD is", self.postgres_password, database),
+            ("The password in DATABASE_URL is", url_password(self.database_url), database),
+        ]
+        for name, url in (
+            ("REDIS_URL", self.redis_url),
+            ("CELERY_BROKER_URL", self.celery_broker_url),
+            # REDIS_URL's own value unless set apart: told once.
+            ("RATELIMIT_STORAGE_URI", self.ratelimit_storage_uri),
+        ):
+            if name == "RATELIMIT_STORAGE_URI" and url == self.redis_url:
+                continue
+            how = f"generate one with `{HEX_COMMAND}`, set it in Redis (requirepass) and in {name}."
+            passwords.append((f"The password in {name} is", url_password(url), how))
+        problems = []
+        for subject, password, how in passwords:
+            if not password:
+                continue
+            if is_placeholder(password):
+                problems.append(f"{subject} a placeholder or a well-known password: {how}")
+            elif len(password) < MIN_PASSWORD_LENGTH:
+                problems.append(
+                    f"{subject} too short to be safe (under {MIN_PASSWORD_LENGTH} characters): "
+                    + how
+                )
+            elif not looks_random(password, min_distinct=6):
+                problems.append(f"{subject} not random (a few characters, repeated): {how}")
+        if is_placeholder(self.s3_secret_access_key or ""):
+            problems.append(
+                "AWS_SECRET_ACCESS_KEY is a placeholder or a well-known password: generate "
+                f"one with `{HEX_COMMAND}`, give it to the app's key on your S3 service and "
+                "put it in AWS_SECRET_ACCESS_KEY (or in the file AWS_SECRET_ACCESS_KEY_FILE names)."
+            )
+        # The mail provider chose this one, and its length: only an example is refused.
+        if is_placeholder(url_password(self.smtp_url) or ""):
+            problems.append(
+                "The password in SMTP_URL is a placeholder or a well-known password: put the "
+                "one your mail provider gave you in SMTP_URL (percent-encoded), or leave "
+                "SMTP_URL empty to write emails to the log."
+            )
+        return problems
+
     def check_production_safety(self) -> None:
         """Refuse to run production with a setting that would put schools' data at risk."""
         problems: list[str] = []
-        if len(self.secret_key) < MIN_SECRET_KEY_LENGTH:
-            problems.append(
-                "SECRET_KEY must be set to a random value of at least "
-                f"{MIN_SECRET_KEY_LENGTH} characters, for example the output of "
-                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
-            )
+        secret_key_problem = self._secret_key_problem()
+        if secret_key_problem:
+            problems.append(secret_key_problem)
+        problems += self._password_problems()
         if self.uses_sqlite:
             problems.append(
                 "DATABASE_URL must point at PostgreSQL (postgresql://...); SQLite is only "

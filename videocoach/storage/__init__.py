@@ -33,7 +33,11 @@ __all__ = [
 
 
 def open_storage(
-    url: str, *, endpoint_url: str | None = None, region: str | None = None
+    url: str,
+    *,
+    endpoint_url: str | None = None,
+    region: str | None = None,
+    credentials: tuple[str, str, str | None] | None = None,
 ) -> Storage:
     """The storage named by VIDEOCOACH_STORAGE: `file:///abs/dir` or `s3://bucket/prefix`."""
     if url.startswith("file://"):
@@ -63,7 +67,9 @@ def open_storage(
         # Imported here so the embedded default never spends start-up time importing boto3.
         from videocoach.storage.s3 import S3Storage
 
-        return S3Storage(parts.netloc, prefix, endpoint_url=endpoint_url, region=region)
+        return S3Storage(
+            parts.netloc, prefix, endpoint_url=endpoint_url, region=region, credentials=credentials
+        )
     raise ValueError(
         f"VIDEOCOACH_STORAGE={url!r} is not a storage URL videocoach understands: "
         "use file:///absolute/directory or s3://bucket/optional/prefix."

@@ -1,6 +1,7 @@
 """Objects in an S3 bucket (AWS or any S3-compatible service), through boto3.
 
-Credentials come from boto3's default chain (AWS_* variables, profiles, instance roles);
+Credentials are the key pair from the settings (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY,
+each possibly read from a *_FILE) or else boto3's default chain (profiles, instance roles);
 the endpoint (S3_ENDPOINT_URL) and region are handed in by whoever opens the storage.
 """
 
@@ -113,6 +114,7 @@ class S3Storage(Storage):
         endpoint_url: str | None = None,
         region: str | None = None,
         transfer_config: TransferConfig | None = None,
+        credentials: tuple[str, str, str | None] | None = None,
     ):
         if not bucket:
             raise ValueError("An S3 storage needs a bucket name.")
@@ -122,6 +124,9 @@ class S3Storage(Storage):
         self.endpoint_url = endpoint_url or None
         self.region = region or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
         self.transfer_config = transfer_config or default_transfer_config()
+        # (key id, secret, session token) from the settings, which may read them from files;
+        # None: boto3's default chain.
+        self._credentials = credentials
         self._client: Any = None
         self._client_pid: int | None = None
         self._client_lock = threading.Lock()
@@ -153,8 +158,16 @@ class S3Storage(Storage):
             read_timeout=60,
         )
         session = boto3.session.Session()  # the default session is not thread-safe
+        keys = {}
+        if self._credentials:
+            key_id, secret, token = self._credentials
+            keys = {
+                "aws_access_key_id": key_id,
+                "aws_secret_access_key": secret,
+                "aws_session_token": token,
+            }
         return session.client(
-            "s3", endpoint_url=self.endpoint_url, region_name=self.region, config=config
+            "s3", endpoint_url=self.endpoint_url, region_name=self.region, config=config, **keys
         )
 
     def _full(self, key: str) -> str:
