@@ -1,4 +1,5 @@
-"""The `videocoach` command: serve, worker, db upgrade, create-user, send-digests."""
+"""The `videocoach` command: serve, worker, db upgrade, create-user, send-digests, and the
+operator tasks (requeue, export-partnership, purge-user, reconcile: docs/operations.md)."""
 
 from __future__ import annotations
 
@@ -136,6 +137,225 @@ def send_digests() -> None:
     with app.app_context():
         sent = send_daily_digests()
     click.echo(f"Sent {sent} digest email{'s' if sent != 1 else ''}.")
+
+
+# --- operator tasks (videocoach/operations, docs/operations.md) --------------------------------
+
+
+def _refuse(error: DomainError) -> None:
+    click.echo(error.message, err=True)
+    sys.exit(1)
+
+
+@main.command()
+@click.argument("clip_id")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Queue a failed clip even when the failure was in the file itself (after you "
+    "changed what reads it, e.g. a newer ffmpeg).",
+)
+def requeue(clip_id: str, force: bool) -> None:
+    """Hand clip CLIP_ID to the workers again.
+
+    A failed clip is queued with a fresh count of attempts, as the uploader's "Try again"
+    does (steps already done are skipped). A queued or processing clip that no worker holds
+    is handed over at once. A ready clip, and one a worker is processing right now, are
+    left alone.
+
+    Exit status: 0 queued; 1 nothing done (the reason is printed).
+    """
+    from videocoach.operations.requeue import requeue as requeue_clip
+
+    app = _make_app()
+    with app.app_context():
+        try:
+            done = requeue_clip(clip_id, even_if_hopeless=force)
+        except DomainError as error:
+            if error.code == "retry_cannot_help":
+                error.message += " (--force queues it anyway.)"
+            _refuse(error)
+    if done.attempts_reset:
+        click.echo(f"Clip {done.clip_id} was failed; it is queued again with fresh attempts.")
+    else:
+        click.echo(
+            f"Clip {done.clip_id} was {done.was} with no worker holding it; it is handed to "
+            "the workers again."
+        )
+
+
+@main.command("export-partnership")
+@click.argument("partnership_id")
+@click.option(
+    "--to",
+    "destination",
+    required=True,
+    metavar="FILE.zip",
+    type=click.Path(dir_okay=False),
+    help="The zip to write (its directory must exist).",
+)
+@click.option("--originals", is_flag=True, help="Also include each clip's original upload.")
+@click.option(
+    "--include-private-of",
+    "private_of",
+    metavar="EMAIL",
+    help="Also include this person's own private clips and private notes.",
+)
+@click.option("--force", is_flag=True, help="Replace FILE.zip if it exists.")
+def export_partnership(
+    partnership_id: str, destination: str, originals: bool, private_of: str | None, force: bool
+) -> None:
+    """Write partnership PARTNERSHIP_ID to a zip, for a member who leaves.
+
+    \b
+    Inside: README.txt (the layout), partnership.json, comments.json (replies nested),
+    comments.csv, goals.json, next_steps.json, meetings.json, and one folder per clip
+    with video.mp4 (the web rendition), poster.jpg, captions, comments.csv,
+    comments.vtt (subtitles) and clip.json.
+
+    It holds what every member sees: shared clips and their comments. Private clips and
+    private notes are their author's alone and stay out, unless --include-private-of
+    names their author. The zip is written under a temporary name and renamed when
+    complete: a failed export leaves no file.
+
+    Exit status: 0 written; 1 nothing written (the reason is printed).
+    """
+    from pathlib import Path
+
+    from videocoach.operations.export import export_partnership as export
+    from videocoach.storage import StorageError
+
+    app = _make_app()
+    with app.app_context():
+        try:
+            summary = export(
+                partnership_id,
+                Path(destination),
+                originals=originals,
+                private_of=private_of,
+                overwrite=force,
+            )
+        except DomainError as error:
+            _refuse(error)
+        except (StorageError, OSError) as error:
+            click.echo(f"The export failed and nothing was written: {error}", err=True)
+            sys.exit(1)
+    for name in summary.missing:
+        click.echo(f"warning: {name} was missing from storage and is not in the zip", err=True)
+    private = f", {summary.private_notes} of them private" if summary.private_notes else ""
+    click.echo(
+        f"Wrote {summary.path}: {summary.clips} clips, {summary.comments} comments{private}, "
+        f"{summary.goals} goals, {summary.next_steps} next steps, {summary.meetings} meetings, "
+        f"{summary.media_files} media files ({summary.media_bytes / 1024**2:.1f} MB)."
+    )
+
+
+@main.command("purge-user")
+@click.argument("email")
+@click.option("--yes", is_flag=True, help="Erase without asking (after printing the plan).")
+@click.option(
+    "--keep-shared-clips",
+    is_flag=True,
+    help="Hand the person's shared clips (and the comments on them) to their partnership "
+    "instead of deleting them; the longest-standing remaining member becomes the uploader.",
+)
+def purge_user(email: str, yes: bool, keep_shared_clips: bool) -> None:
+    """Erase the person with address EMAIL, on their request.
+
+    \b
+    Deleted: the account; its sign-ins, API tokens, reset links and notifications;
+    all their comments, private notes and shared ones (replies by others stay, as
+    comments of their own); their clips with every stored file and the comments and
+    meetings on them (unless --keep-shared-clips: then shared clips stay with the
+    partnership, private ones are still deleted); their memberships, and any
+    partnership left with no member, with all its content; invitations to them and
+    their unfinished uploads.
+    Kept without their name: goals, next steps, meetings and invitations they made.
+
+    Prints what it will do (counts) and asks first, unless --yes. Logs counts and ids,
+    never content. See docs/operations.md.
+
+    Exit status: 0 erased; 1 nothing done (no such account, or not confirmed), or erased
+    but some stored files could not be deleted (run `videocoach reconcile --apply`).
+    """
+    from videocoach.operations import erasure
+
+    app = _make_app()
+    with app.app_context():
+        try:
+            plan = erasure.plan_erasure(email, keep_shared_clips=keep_shared_clips)
+        except DomainError as error:
+            _refuse(error)
+        click.echo("This erases, and cannot be undone:")
+        for line in plan.lines():
+            click.echo(f"  - {line}")
+        if not yes and not click.confirm(f"Erase {plan.email}?", default=False):
+            click.echo("Nothing was changed.", err=True)
+            sys.exit(1)
+        result = erasure.erase(plan)
+    click.echo(
+        f"Erased {plan.email} (user {plan.user_id}); "
+        f"{result.stored_objects_deleted} stored objects deleted."
+    )
+    if result.storage_problems:
+        click.echo(
+            f"The stored files of {len(result.storage_problems)} clips could not be deleted; "
+            "run `videocoach reconcile --apply` when the storage answers again.",
+            err=True,
+        )
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--apply", "apply_", is_flag=True, help="Act on what is found (default: list only).")
+@click.option(
+    "--min-age",
+    default=60,
+    show_default=True,
+    type=click.IntRange(min=0),
+    metavar="MINUTES",
+    help="Stored objects and staged files younger than this are never counted as orphans "
+    "(an upload may be finishing).",
+)
+def reconcile(apply_: bool, min_age: int) -> None:
+    """List what housekeeping would clean up; with --apply, clean it up.
+
+    \b
+    Stuck clips: waiting with no worker holding them and no recent hand-over
+      (--apply hands them to the workers again, as every worker's reconcile does).
+    Orphaned stored objects: files under clips/ that no clip owns
+      (--apply deletes them).
+    Abandoned uploads: resumable uploads past their expiry, and staged files
+      with no upload (--apply deletes them).
+
+    Exit status: 0 listed (or done); 1 could not finish (the reason is printed).
+    """
+    from datetime import timedelta
+
+    from videocoach.operations import reconcile as housekeeping
+    from videocoach.storage import StorageError
+
+    app = _make_app()
+    with app.app_context():
+        try:
+            found = housekeeping.survey(timedelta(minutes=min_age))
+            for line in found.lines():
+                click.echo(line)
+            if found.empty:
+                click.echo("Nothing to reconcile.")
+                return
+            if not apply_:
+                click.echo("Nothing was changed; run with --apply to act on this.")
+                return
+            done = housekeeping.apply(found)
+        except (StorageError, OSError) as error:
+            click.echo(f"Reconcile could not finish: {error}", err=True)
+            sys.exit(1)
+    click.echo(
+        f"Handed {len(done.handed_over)} clips to the workers again; deleted "
+        f"{done.objects_deleted} orphaned objects, {done.uploads_removed} expired uploads "
+        f"and {done.staged_files_removed} stray staged files."
+    )
 
 
 if __name__ == "__main__":

@@ -179,10 +179,16 @@ def delete_clip(user: User, clip_id: str) -> None:
 def retry_clip(user: User, clip_id: str) -> Clip:
     """Run the pipeline again for a failed clip (steps already done are skipped), with a
     fresh count of attempts."""
-    clip = _own_clip(user, clip_id, "retry")
+    return requeue_failed(_own_clip(user, clip_id, "retry"))
+
+
+def requeue_failed(clip: Clip, *, even_if_hopeless: bool = False) -> Clip:
+    """Queue a failed clip again with a fresh count of attempts: the uploader's "Try again"
+    and the operator's `videocoach requeue`. A clip whose file itself is the problem is
+    refused unless `even_if_hopeless` (an operator who changed what reads the file)."""
     if clip.status != ClipStatus.FAILED.value:
         raise Invalid("Only a clip whose processing failed can be tried again.", code="not_failed")
-    if not clip.can_retry:
+    if not clip.can_retry and not even_if_hopeless:
         raise Invalid(
             "Trying again cannot help: the problem is in the file itself. "
             "Upload another recording instead.",

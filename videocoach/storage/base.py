@@ -10,6 +10,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -27,6 +28,13 @@ class StoredObject:
     key: str
     size: int
     sha256: str | None  # hex digest, computed while writing
+
+
+@dataclass(frozen=True)
+class ListedObject:
+    key: str
+    size: int
+    modified_at: datetime  # aware, UTC
 
 
 class StorageError(Exception):
@@ -178,6 +186,11 @@ class Storage(ABC):
     def delete_prefix(self, prefix: str) -> int:
         """Delete every object under `prefix` (a directory, e.g. `clips/<id>/`); return how
         many were deleted."""
+
+    @abstractmethod
+    def list_objects(self, prefix: str) -> Iterator[ListedObject]:
+        """Every object under `prefix` (a directory, e.g. `clips/`), in no set order. For
+        housekeeping (`videocoach reconcile` looks for objects no clip owns), not serving."""
 
     @abstractmethod
     def presigned_url(

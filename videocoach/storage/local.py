@@ -9,11 +9,13 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
 from videocoach.storage.base import (
     InvalidKey,
+    ListedObject,
     Storage,
     StorageError,
     StoredObject,
@@ -138,6 +140,21 @@ class LocalStorage(Storage):
         with contextlib.suppress(OSError):
             directory.rmdir()
         return deleted
+
+    def list_objects(self, prefix: str) -> Iterator[ListedObject]:
+        directory = self._path(validate_prefix(prefix).rstrip("/"))
+        if not directory.is_dir() or directory.is_symlink():
+            return
+        for dirpath, _dirnames, filenames in os.walk(directory):
+            for name in filenames:
+                path = Path(dirpath) / name
+                key = str(path.relative_to(self.root))
+                try:
+                    validate_key(key)  # staging files ("~tmp-") and strays are not objects
+                    info = path.stat()
+                except (InvalidKey, FileNotFoundError):
+                    continue
+                yield ListedObject(key, info.st_size, datetime.fromtimestamp(info.st_mtime, UTC))
 
     def presigned_url(
         self,

@@ -14,6 +14,7 @@ import os
 import re
 import threading
 from collections.abc import Iterator
+from datetime import UTC
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import quote, urlsplit
@@ -32,6 +33,7 @@ from botocore.exceptions import (
 
 from videocoach.storage.base import (
     HashingReader,
+    ListedObject,
     Storage,
     StorageError,
     StoredObject,
@@ -275,6 +277,20 @@ class S3Storage(Storage):
                 f"{first.get('Key')}: {first.get('Code')} {first.get('Message')}"
             )
         return len(batch)
+
+    def list_objects(self, prefix: str) -> Iterator[ListedObject]:
+        full_prefix = self.prefix + validate_prefix(prefix)
+        with _s3_errors():
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=full_prefix
+            )
+            for page in pages:
+                for item in page.get("Contents", []):
+                    yield ListedObject(
+                        item["Key"].removeprefix(self.prefix),
+                        int(item["Size"]),
+                        item["LastModified"].astimezone(UTC),
+                    )
 
     def presigned_url(
         self,
