@@ -8,6 +8,7 @@ import re
 import threading
 from datetime import timedelta
 from html import unescape
+from urllib.parse import quote
 
 import pytest
 from flask.testing import FlaskClient
@@ -546,3 +547,33 @@ def test_a_dead_remember_cookie_is_cleared(app, make_user):
     thief = replay(app, remember_token=remember_value)
     thief.get("/account")
     assert thief.get_cookie("remember_token") is None
+
+
+def test_signing_up_from_an_invitation_to_that_address_signs_in(app, make_user):
+    """The invitation was emailed to this address: following it proves the inbox, so the
+    new coach goes straight on to accept. Any other sign-up still signs nobody in."""
+    teacher = make_user(email="tess@school.example")
+    with app.app_context():
+        from videocoach.partnerships import services as partnerships
+
+        owner = db.session.get(User, teacher.id)
+        partnership = partnerships.create_partnership(owner, "Tess + Ben", "teacher")
+        _, raw = partnerships.invite(
+            owner, partnership.id, "ben@school.example", "coach", lambda token: token
+        )
+        db.session.commit()
+    link = f"/invitations/accept?token={raw}"
+    form = {"name": "Ben", "email": "ben@school.example", "password": PASSWORD}
+    elsewhere = post_form(
+        app.test_client(), "/signup?next=/account", form | {"email": "cy@school.example"}
+    )
+    assert elsewhere.headers["Location"].startswith("/login")
+    someone_else = app.test_client()
+    wrong_address = post_form(
+        someone_else, f"/signup?next={quote(link)}", form | {"email": "dee@school.example"}
+    )
+    assert wrong_address.headers["Location"].startswith("/login")
+    invited = app.test_client()
+    response = post_form(invited, f"/signup?next={quote(link)}", form)
+    assert response.status_code == 302 and response.headers["Location"] == link
+    assert opens_account(invited)

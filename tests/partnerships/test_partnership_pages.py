@@ -84,7 +84,8 @@ def test_teacher_invites_a_coach_who_signs_up_from_the_link_and_joins(app):
         "/signup",
         {"name": "Ana Lima", "email": "ana@school.example", "password": PASSWORD},
     )
-    assert signed_up.status_code == 302
+    assert signed_up.status_code == 302  # to sign in: sign-up signs nobody in by itself
+    assert post_login(teacher, "ana@school.example").status_code == 302
     assert "Start a partnership" in page(teacher, "/partnerships")
 
     pid = start_partnership(teacher, "Ana, year 7 science", role="teacher")

@@ -3,6 +3,8 @@ API tokens)."""
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, logout_user
@@ -23,12 +25,22 @@ from videocoach.db import utcnow
 from videocoach.errors import DomainError, NotFound
 from videocoach.extensions import limiter
 from videocoach.forms import ActionForm, safe_next, show_errors
+from videocoach.partnerships import services as invitations
 
 bp = Blueprint("accounts", __name__)
 
 
 def _home() -> str:
     return url_for("partnerships.index")
+
+
+def _invitation_sent_to(next_page: str) -> str | None:
+    """The invited address when `next_page` is an open invitation's accept link."""
+    parts = urlsplit(next_page)
+    if parts.path != url_for("partnerships.accept_invitation"):
+        return None
+    token = parse_qs(parts.query).get("token", [""])[0]
+    return invitations.invited_address(token) if token else None
 
 
 @bp.route("/signup", methods=["GET", "POST"])
@@ -45,12 +57,20 @@ def signup() -> ResponseReturnValue:
             services.check_signup_allowed(
                 email, signup_open=settings.signup_open, domains=settings.signup_domains
             )
-            user, _created = services.sign_up(email, form.password.data or "", form.name.data or "")
+            user, created = services.sign_up(email, form.password.data or "", form.name.data or "")
         except DomainError as error:
             db.session.rollback()
             show_errors(form, error)
             status = error.status  # 403 when sign-up is closed: no field to put it next to
         else:
+            next_page = safe_next(request.args.get("next"), "")
+            if created and _invitation_sent_to(next_page) == user.email:
+                # Following the invitation emailed to this address proves the person reads
+                # that inbox (and the inviter knows the address): sign in, go and accept.
+                sessions.sign_in(user)
+                transaction.commit()
+                flash(f"Welcome, {user.name}.", "success")
+                return redirect(next_page)
             transaction.commit()
             # The same answer, cookie included, whether or not the address was new: sign-up
             # never tells a stranger who has an account, so it signs nobody in by itself
@@ -64,7 +84,7 @@ def signup() -> ResponseReturnValue:
                 url_for(
                     "accounts.login",
                     email=user.email,
-                    next=safe_next(request.args.get("next"), "") or None,
+                    next=next_page or None,
                 )
             )
     status = 422 if form.errors else status

@@ -136,6 +136,14 @@ def find_open_invitation(raw_token: str) -> Invitation:
     return invitation
 
 
+def invited_address(raw_token: str) -> str | None:
+    """The address an open invitation was sent to (None when unknown, used or expired)."""
+    try:
+        return find_open_invitation(raw_token).email
+    except NotFound:
+        return None
+
+
 def accept_invitation(user: User, raw_token: str) -> Partnership:
     invitation = find_open_invitation(raw_token)
     member = db.session.scalar(
