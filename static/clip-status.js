@@ -15,7 +15,8 @@
     playable: "Making it playable",
     checksum: "Checking the file",
     transcode: "Converting for the web",
-    images: "Making previews"
+    images: "Making previews",
+    waiting: "Waiting its turn"
   };
 
   function show(box, clip) {

@@ -76,7 +76,8 @@
       onShouldRetry: function (error, retryAttempt) {
         text.textContent = "Connection lost. Trying again (" + (retryAttempt + 1) + ")… the upload will continue where it stopped.";
         var status = error.originalResponse ? error.originalResponse.getStatus() : 0;
-        return !(status === 403 || status === 404 || status === 413 || status === 422);
+        // 429 here is the daily upload allowance: trying again before midnight cannot help.
+        return !(status === 403 || status === 404 || status === 413 || status === 422 || status === 429);
       },
       onAfterResponse: function (req, res) {
         var id = res.getHeader("Videocoach-Clip-Id");
@@ -86,6 +87,12 @@
         var body = error.originalResponse ? error.originalResponse.getBody() : "";
         var message = "The upload stopped: " + (error.message || error);
         try { message = JSON.parse(body).error.message; } catch (ignored) { /* not JSON */ }
+        if (error.originalResponse && error.originalResponse.getStatus() === 429) {
+          // Refused before a byte was sent: back to the form, with the reason beside the file.
+          panel.hidden = true;
+          form.hidden = false;
+          return showError(message);
+        }
         text.textContent = message;
         pauseButton.hidden = true;
         resumeButton.hidden = false;

@@ -60,14 +60,24 @@ def serve(host: str, port: int, no_worker: bool, threads: int) -> None:
 
 @main.command()
 @click.option("--concurrency", type=int, default=None, help="Jobs run at once.")
-def worker(concurrency: int | None) -> None:
+@click.option(
+    "--short-clips-only",
+    is_flag=True,
+    help="Never transcode long clips (VIDEOCOACH_LONG_CLIP_MINUTES): keep this worker for "
+    "short ones; other workers take the long.",
+)
+def worker(concurrency: int | None, short_clips_only: bool) -> None:
     """Run a background worker for the configured broker (the media pipeline)."""
     from workers.celery_app import run_worker
 
     app = _make_app()
     _require_media_tools(app)
     settings = app.extensions["videocoach.settings"]
-    run_worker(app, concurrency=concurrency or settings.worker_concurrency)
+    run_worker(
+        app,
+        concurrency=concurrency or settings.worker_concurrency,
+        takes_long_clips=not short_clips_only,
+    )
 
 
 def _require_media_tools(app: Flask) -> None:

@@ -157,6 +157,16 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _allowance(env: Mapping[str, str], name: str, default: int) -> int:
+    """A whole number of things allowed, where 0 means no limit."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    if not (raw.isascii() and raw.isdigit()):
+        raise ConfigError([f"{name} must be a whole number (0 for no limit), not {raw!r}."])
+    return int(raw)
+
+
 def normalise_database_url(url: str) -> str:
     """Accept the common `postgres://` and `postgresql://` spellings and use psycopg 3."""
     for prefix in ("postgres://", "postgresql://"):
@@ -205,6 +215,15 @@ class Settings:
     max_attempts: int = 3
     reconcile_every_s: float = 60.0
     processing_delay: timedelta = timedelta(minutes=10)
+    # Per person and UTC day (0 = no limit): clips uploaded, and their bytes.
+    uploads_per_day: int = 20
+    upload_bytes_per_day: int = 20 * 1024**3
+    # Fair turns: a clip at least long_clip_s long is "long"; each worker keeps
+    # short_clip_slots of its slots for the others; while another person's clip waits, one
+    # person's clips run at most jobs_per_uploader transcodes at once (0 = no limit).
+    long_clip_s: float = 10 * 60
+    short_clip_slots: int = 1
+    jobs_per_uploader: int = 1
     debug: bool = False
     extra: dict[str, str] = field(default_factory=dict)
     # The app's own S3 key (else boto3 looks in its usual places); only used as a pair.
@@ -264,6 +283,11 @@ class Settings:
             processing_delay=timedelta(
                 minutes=_number(env, "VIDEOCOACH_PROCESSING_DELAY_MINUTES", 10)
             ),
+            uploads_per_day=_allowance(env, "VIDEOCOACH_UPLOADS_PER_DAY", 20),
+            upload_bytes_per_day=_allowance(env, "VIDEOCOACH_UPLOAD_BYTES_PER_DAY", 20 * 1024**3),
+            long_clip_s=_number(env, "VIDEOCOACH_LONG_CLIP_MINUTES", 10) * 60,
+            short_clip_slots=_allowance(env, "VIDEOCOACH_SHORT_CLIP_SLOTS", 1),
+            jobs_per_uploader=_allowance(env, "VIDEOCOACH_JOBS_PER_UPLOADER", 1),
             debug=_flag(env.get("VIDEOCOACH_DEBUG")),
             extra={k: v for k, v in env.items() if k.startswith("VIDEOCOACH_TEST_")},
             s3_access_key_id=env.get("AWS_ACCESS_KEY_ID") or None,

@@ -66,7 +66,8 @@ def _render(status: int, code: str, message: str, fields: dict[str, str] | None 
 
 
 def handle_domain_error(error: DomainError) -> ResponseReturnValue:
-    return _render(error.status, error.code, error.message, error.fields)
+    body, status = _render(error.status, error.code, error.message, error.fields)  # type: ignore[misc]
+    return body, status, error.headers
 
 
 def handle_csrf_error(error: CSRFError) -> ResponseReturnValue:

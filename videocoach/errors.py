@@ -32,6 +32,8 @@ class DomainError(Exception):
         if code:
             self.code = code
         self.fields = fields or {}
+        # Response headers that come with this answer (Retry-After on a 429).
+        self.headers: dict[str, str] = {}
         super().__init__(self.message)
 
 

@@ -25,18 +25,23 @@ log = logging.getLogger(__name__)
 BROKER_ERRORS: tuple[type[Exception], ...] = (OperationalError, OSError)
 
 
-def enqueue(task_name: str, *args: object) -> None:
-    """Hand a job to the broker now (or run it at once when tasks are eager, as in tests).
+def enqueue(
+    task_name: str, *args: object, queue: str | None = None, countdown: float | None = None
+) -> None:
+    """Hand a job to the broker now (or run it at once when tasks are eager, as in tests),
+    on `queue` (None: the default queue), to start no sooner than `countdown` seconds.
     Raises one of BROKER_ERRORS when the broker is away. A job about a change the request
     makes waits for the commit: enqueue_after_commit."""
-    current_app.extensions["celery"].tasks[task_name].apply_async(args=list(args))
+    current_app.extensions["celery"].tasks[task_name].apply_async(
+        args=list(args), queue=queue, countdown=countdown
+    )
 
 
-def enqueue_or_log(task_name: str, *args: object) -> bool:
+def enqueue_or_log(task_name: str, *args: object, queue: str | None = None) -> bool:
     """enqueue() for code that runs after a commit: False (and a log line) when the broker
     is away."""
     try:
-        enqueue(task_name, *args)
+        enqueue(task_name, *args, queue=queue)
     except BROKER_ERRORS as error:
         log.error("could not queue %s: the broker is unreachable (%s)", task_name, error)
         return False

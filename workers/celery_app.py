@@ -23,10 +23,11 @@ from flask import Flask
 
 import workers.tasks  # registers the tasks (shared_task) on every Celery app made here
 from videocoach import background, db
+from videocoach.clips import dispatch
 from videocoach.config import Settings
 from videocoach.db import utcnow
 from videocoach.lifetimes import die_with_parent
-from workers import embedded_transport
+from workers import embedded_transport, turns
 
 log = logging.getLogger(__name__)
 
@@ -122,10 +123,23 @@ class Housekeeping:
             background.forget(self.name)
 
 
-def run_worker(app: Flask, *, concurrency: int, loglevel: str = "INFO") -> None:
-    """Run a worker for this app's broker: re-queue what a crash left, then take jobs."""
+def run_worker(
+    app: Flask, *, concurrency: int, takes_long_clips: bool = True, loglevel: str = "INFO"
+) -> None:
+    """Run a worker for this app's broker: re-queue what a crash left, then take jobs.
+
+    It reads the default queue and, unless it is for short clips only, the long queue
+    (workers/turns.py says which clips wait for which slots)."""
     celery: Celery = app.extensions["celery"]
+    settings: Settings = app.extensions["videocoach.settings"]
     housekeeping = Housekeeping(app)
+    # The pool's children are forked from this process: they inherit what it is.
+    app.extensions[turns.WORKER_SLOTS] = turns.WorkerSlots(
+        os.getpid(), concurrency, takes_long_clips
+    )
+    queues = [settings.celery_queue]
+    if takes_long_clips:
+        queues.append(dispatch.long_queue(settings))
 
     @worker_ready.connect(weak=False)
     def _recover(**_kwargs: object) -> None:
@@ -149,6 +163,7 @@ def run_worker(app: Flask, *, concurrency: int, loglevel: str = "INFO") -> None:
             "worker",
             f"--loglevel={loglevel}",
             f"--concurrency={concurrency}",
+            f"--queues={','.join(queues)}",
             "--pool=prefork",
             "--without-gossip",
             "--without-mingle",

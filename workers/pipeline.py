@@ -5,7 +5,7 @@ waveform in one ffmpeg process -> ready. Each step is idempotent (it skips work
 whose output is already recorded), reports progress on the clip, and can be run
 again by a person ("try again"). A job claims the clip with a token and keeps a
 heartbeat, so a crashed job's clip is picked up again and two jobs never work
-on the same clip at once.
+on the same clip at once. The transcode waits for a fair turn (workers/turns.py).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from flask import current_app
@@ -34,6 +34,7 @@ from videocoach.media.probe import MediaProblem, ProbeFacts, can_remux_for_web, 
 from videocoach.notifications import services as notifications
 from videocoach.storage import StorageError, current_storage
 from videocoach.storage.base import file_sha256
+from workers import turns
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,8 @@ GAVE_UP = (
     "again. The file may be too large or damaged: Try again, or export the video again as "
     "MP4 and upload that."
 )
+# How much lower a long clip's transcode runs in the CPU's order (nice(1)).
+LONG_TRANSCODE_NICENESS = 10
 # Share of the progress bar each step fills.
 PROBED, PLAYABLE, TRANSCODED = 0.02, 0.05, 0.95
 
@@ -66,6 +69,15 @@ class TransientError(Exception):
 
 class JobCancelled(Exception):
     """The clip was deleted or claimed by another job while we worked."""
+
+
+class WaitingTurn(Exception):
+    """Not the clip's turn to transcode (workers/turns.py): it was handed back; look at it
+    again on `queue` (None: the default queue) in a few seconds."""
+
+    def __init__(self, queue: str | None) -> None:
+        super().__init__(queue)
+        self.queue = queue
 
 
 def claim(clip_id: str) -> str | None:
@@ -90,6 +102,26 @@ def claim(clip_id: str) -> str | None:
     )
     transaction.commit()
     return token if claimed.rowcount == 1 else None  # type: ignore[attr-defined]
+
+
+def hand_back(clip_id: str, token: str) -> None:
+    """Not the clip's turn: give it back without using an attempt, marked as waiting. The
+    heartbeat and hand-over times are fresh, so reconcile leaves it to the job that looks
+    at it again, and hands it over itself if that job is lost (after job_stale_after)."""
+    db.session.rollback()
+    now = utcnow()
+    db.session.execute(
+        update(Clip)
+        .where(Clip.id == clip_id, Clip.job_token == token)
+        .values(
+            job_token=None,
+            attempts=Clip.attempts - 1,
+            step=dispatch.WAITING_TURN,
+            heartbeat_at=now,
+            dispatched_at=now,
+        )
+    )
+    transaction.commit()
 
 
 def release(clip_id: str, token: str) -> None:
@@ -166,7 +198,8 @@ def process_clip(clip_id: str) -> bool:
 
     Returns False when another job holds the clip with a fresh heartbeat: ask again once
     that heartbeat could have gone stale (a worker restarted right after a crash must not
-    give up on the clip the crash interrupted).
+    give up on the clip the crash interrupted). Raises WaitingTurn when the clip's transcode
+    has to wait for its turn.
     """
     token = claim(clip_id)
     if token is None:
@@ -181,6 +214,10 @@ def process_clip(clip_id: str) -> bool:
     except JobCancelled:
         log.info("clip %s was deleted or taken over; stopping", clip_id)
         forget_if_deleted(clip_id)
+    except turns.NotYourTurn as wait:
+        log.info("clip %s waits for its turn to transcode: %s", clip_id, wait)
+        hand_back(clip_id, token)
+        raise WaitingTurn(wait.queue) from None
     except MediaProblem as problem:
         fail(clip_id, token, problem.sentence, can_retry=False)
     except (progress.FfmpegFailed, progress.FfmpegTimeout) as error:
@@ -251,15 +288,23 @@ def run_steps(clip_id: str, report: Reporter, work: Path) -> None:
     if clip is None:
         raise JobCancelled()
     settings = current_settings()
-    source = original_file(clip, work)
-    facts = step_probe(clip, source, settings.ffprobe_binary, settings.max_clip_duration_s)
-    report("probe", PROBED, force=True)
-    if can_remux_for_web(facts) and not has_asset(clip, AssetKind.PLAYABLE, AssetKind.WEB):
-        step_fast_path(clip, source, facts, work, report)
-    report("checksum", PLAYABLE, force=True)
-    step_checksum(clip, source)
-    if not has_asset(clip, AssetKind.WEB):
-        step_transcode(clip, source, facts, work, report)
+    with ExitStack() as turn:
+        # Probed on an earlier run (it waited for its turn, or failed later): take the turn
+        # before fetching the original again, which from S3 means downloading it.
+        has_turn = clip.duration_ms is not None and not has_asset(clip, AssetKind.WEB)
+        if has_turn:
+            turn.enter_context(turns.transcode_turn(clip))
+        source = original_file(clip, work)
+        facts = step_probe(clip, source, settings.ffprobe_binary, settings.max_clip_duration_s)
+        report("probe", PROBED, force=True)
+        if can_remux_for_web(facts) and not has_asset(clip, AssetKind.PLAYABLE, AssetKind.WEB):
+            step_fast_path(clip, source, facts, work, report)
+        report("checksum", PLAYABLE, force=True)
+        step_checksum(clip, source)
+        if not has_asset(clip, AssetKind.WEB):
+            if not has_turn:
+                turn.enter_context(turns.transcode_turn(clip))
+            step_transcode(clip, source, facts, work, report)
     clip.status = ClipStatus.READY.value
     clip.progress = 1.0
     clip.step = None
@@ -396,6 +441,8 @@ def step_transcode(
         timeout_s=ffmpeg_time_limit(facts, speed=0.25),
         on_progress=report.scaled("transcode", PLAYABLE, TRANSCODED),
         duration_s=duration,
+        # A short clip's job on the same machine gets the CPU first; alone, nothing changes.
+        niceness=LONG_TRANSCODE_NICENESS if dispatch.is_long(clip) else 0,
     )
     report("images", TRANSCODED, force=True)
     sheets = [sheet for sheet in commands.storyboard_sheet_paths(out, layout) if sheet.exists()]

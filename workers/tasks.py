@@ -8,23 +8,30 @@ import shutil
 from celery import shared_task
 from sqlalchemy import not_, select
 
-from videocoach import db, mail
+from videocoach import db, jobs, mail
 from videocoach.clips import dispatch, files
 from videocoach.clips.models import Clip, ClipStatus
 from videocoach.clips.uploads import sweep_expired
 from videocoach.config import current_settings
 from videocoach.notifications import services as notifications
-from workers import pipeline
+from workers import pipeline, turns
 
 log = logging.getLogger(__name__)
 MAX_RETRIES = 5
 LOOK_AGAIN_TIMES = 200
+# How soon a clip waiting for its turn to transcode is looked at again: the wait it adds
+# once the turn is free.
+LOOK_AGAIN_FOR_TURN_S = 3.0
 
 
 @shared_task(name=dispatch.PROCESS_CLIP, bind=True, max_retries=MAX_RETRIES)
 def process_clip(self, clip_id: str) -> None:  # type: ignore[no-untyped-def]
     try:
         done = pipeline.process_clip(clip_id)
+    except pipeline.WaitingTurn as wait:
+        if not self.request.is_eager:
+            look_again_for_turn(clip_id, wait.queue)
+        return
     except pipeline.TransientError as error:
         if self.request.retries >= MAX_RETRIES:
             pipeline.fail(clip_id, None, pipeline.UNEXPECTED)
@@ -36,10 +43,29 @@ def process_clip(self, clip_id: str) -> None:  # type: ignore[no-untyped-def]
         raise self.retry(countdown=look_again_s, max_retries=LOOK_AGAIN_TIMES)
 
 
+def look_again_for_turn(clip_id: str, queue: str | None) -> None:
+    """A new job (not a retry: waiting for a turn must not use up the retries that
+    transient faults need) that looks at the clip again in a few seconds. Should the
+    broker refuse it, reconcile hands the clip over once its heartbeat goes stale."""
+    every_s = (
+        current_settings().job_stale_after.total_seconds() / pipeline.HEARTBEATS_PER_STALE_PERIOD
+    )
+    try:
+        jobs.enqueue(
+            dispatch.PROCESS_CLIP,
+            clip_id,
+            queue=queue,
+            countdown=min(LOOK_AGAIN_FOR_TURN_S, every_s),
+        )
+    except jobs.BROKER_ERRORS as error:
+        log.warning("clip %s waits for its turn; the broker is away (%s)", clip_id, error)
+
+
 def recover_after_restart() -> None:
     """A worker start: clean scratch space a crash left, hand over waiting clips again,
     drop abandoned uploads."""
     clean_scratch_space()
+    turns.forget_stale_lock_dirs()
     dispatch.reconcile()
     sweep_expired()
 

@@ -12,7 +12,7 @@ from flask import Flask
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import CLIP_SECONDS, ConsoleLog, signed_in_page
-from tests.conftest import Api
+from tests.conftest import Api, serving
 from videocoach import db
 from videocoach.accounts.models import User
 from videocoach.partnerships.models import Membership
@@ -196,3 +196,47 @@ def test_clip_page_follows_processing_live(
     loaded = player.evaluate(WAIT_FOR_METADATA)
     assert abs(loaded["duration"] - CLIP_SECONDS) < 0.25, loaded
     assert console.problems() == []
+
+
+def test_an_upload_past_the_daily_allowance_says_why_and_when_at_once(
+    app: Flask,
+    make_app: Callable[..., Flask],
+    new_page,
+    make_user,
+    api_for,
+    phone_clip: Path,
+    console: ConsoleLog,
+) -> None:
+    """Refused at tus creation (429, before a byte is sent): back to the form with the
+    sentence beside the file, no retries; and the page says it too once reloaded."""
+    teacher = make_user("Tess")
+    pid = new_partnership(api_for, teacher)
+    with serving(make_app(VIDEOCOACH_UPLOADS_PER_DAY="1")) as base:
+        page = signed_in_page(new_page, base, teacher)
+        page.goto(f"{base}/partnerships/{pid}/upload")
+        expect(page.locator("#file-error")).to_be_hidden()
+        creations: list[int] = []
+        page.on(
+            "response",
+            lambda r: creations.append(r.status) if r.request.method == "POST" else None,
+        )
+        for attempt in range(2):
+            page.goto(f"{base}/partnerships/{pid}/upload")
+            page.set_input_files("#file", phone_clip)
+            page.get_by_role("button", name="Upload").click()
+            if attempt == 0:  # the first of the day is taken
+                page.wait_for_url(re.compile(r"/clips/[^/]+$"), timeout=PROCESSING_TIMEOUT_MS)
+        error = page.locator("#file-error")
+        expect(error).to_have_text(
+            re.compile(
+                r"^You have uploaded 1 clip today, the most this server accepts from one person "
+                r"in a day\. The limit resets at midnight UTC, in .+\.$"
+            )
+        )
+        expect(page.locator("#upload-form")).to_be_visible()
+        expect(page.locator("#upload-progress")).to_be_hidden()
+        page.wait_for_timeout(1500)  # tus-js-client would have retried by now
+        assert creations == [201, 429]
+        page.reload()
+        expect(page.locator("#file-error")).to_contain_text("You have uploaded 1 clip today")
+    assert console.problems(allow=("status of 429",)) == []

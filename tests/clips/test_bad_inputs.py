@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from tests.helpers.media import make_forged_duration_clip
 from tests.helpers.tus import metadata_header
 from tests.media.samples import FFMPEG
 from tests.studio import Studio, make_studio
@@ -103,6 +104,11 @@ def corpus(media_samples: dict[str, Path], tmp_path_factory: pytest.TempPathFact
         *("-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"),
         files["ten_minutes.mkv"],
     )
+    # Two pictures 3 h 53 min apart: hours of worker time before probe said no (issue #11).
+    forged = make_forged_duration_clip(FFMPEG, folder / "declares_3h53.mp4")
+    files["declares_3h53.mp4"] = forged
+    files["declares_3h53.mkv"] = folder / "declares_3h53.mkv"
+    _ffmpeg("-i", forged, "-c", "copy", files["declares_3h53.mkv"])
     srt = folder / "cues.srt"
     srt.write_text("1\n00:00:00,200 --> 00:00:00,900\nKeep your elbow high\n", encoding="utf-8")
     files["hostile_captions.mkv"] = folder / "hostile_captions.mkv"
@@ -234,6 +240,8 @@ NOT_VIDEOS = {
     "claims_16000.mkv": ("lesson.mkv", "16000 x 16000 pixels"),
     "no_frames.mp4": ("lesson.mp4", probe.NOT_A_VIDEO),
     "one_frame.mp4": ("lesson.mp4", probe.PHOTO),
+    "declares_3h53.mp4": ("lesson.mp4", "says it lasts 3 hours 53 minutes but holds only 2"),
+    "declares_3h53.mkv": ("lesson.mkv", "says it lasts 3 hours 53 minutes but holds only 2"),
 }
 
 

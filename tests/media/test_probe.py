@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.media import make_forged_duration_clip
 from tests.media.facts import phone_facts
 from tests.media.samples import FFPROBE
 from videocoach.media.probe import (
@@ -246,3 +247,64 @@ def test_probe_past_its_time_limit_raises_ffmpeg_timeout(
     slow.chmod(0o755)
     with pytest.raises(FfmpegTimeout):
         probe(media_samples["h264_aac.mp4"], str(slow), timeout_s=0.2)
+
+
+# --- a declared duration the pictures do not fill ----------------------------------------
+
+
+def _ffmpeg(*args: str | Path) -> None:
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-y", "-hide_banner", "-loglevel", "error", *map(str, args)],
+        check=True,
+        capture_output=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def timing_samples(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Two pictures 3 h 53 min apart (1.6 KB: the file of issue #11), in MP4 (which counts
+    its frames in its index) and Matroska (which does not), and an hour of a nearly still
+    picture with near-silent sound (2 MB), as a classroom camera on a tripod might give."""
+    folder = tmp_path_factory.mktemp("timing")
+    forged = make_forged_duration_clip("ffmpeg", folder / "declares_3h53.mp4")
+    _ffmpeg("-i", forged, "-c", "copy", folder / "declares_3h53.mkv")
+    hour = folder / "still_hour.mkv"
+    _ffmpeg(
+        *("-f", "lavfi", "-i", "color=c=gray:size=64x48:rate=30:duration=3600"),
+        *("-f", "lavfi", "-i", "anullsrc=r=8000:cl=mono", "-t", "3600"),
+        *("-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac"),
+        hour,
+    )
+    _ffmpeg("-i", hour, "-c", "copy", folder / "still_hour.mp4")
+    return {path.name: path for path in folder.iterdir()}
+
+
+@pytest.mark.parametrize("name", ["declares_3h53.mp4", "declares_3h53.mkv"])
+def test_a_file_declaring_hours_with_two_pictures_is_refused_at_once(timing_samples, name):
+    with pytest.raises(MediaProblem) as refused:
+        probe_video(timing_samples[name], max_duration_s=FOUR_HOURS)
+    assert refused.value.sentence == (
+        "This file says it lasts 3 hours 53 minutes but holds only 2 pictures, so its timing "
+        "is probably damaged. Export the video again from the camera or phone app and upload "
+        "that."
+    )
+
+
+@pytest.mark.parametrize("name", ["still_hour.mp4", "still_hour.mkv"])
+def test_an_hour_of_a_nearly_still_picture_in_two_megabytes_is_taken(timing_samples, name):
+    facts = probe_video(timing_samples[name], max_duration_s=FOUR_HOURS)
+    assert facts.size_bytes < 3_000_000  # a bitrate floor would have refused it
+    assert facts.nb_video_frames == 108_000  # Matroska's are counted: it has no index count
+
+
+def test_how_many_pictures_a_long_clip_needs() -> None:
+    hour = facts(duration_s=3600.0, nb_video_frames=108_000)
+    assert problem_with(hour, FOUR_HOURS) is None  # a teacher's 60-minute phone clip
+    # A phone in a dim room drops to 15 frames a second and more: still a video.
+    assert problem_with(replace(hour, nb_video_frames=54_000, is_vfr=True), FOUR_HOURS) is None
+    assert problem_with(replace(hour, nb_video_frames=1800), FOUR_HOURS) is None  # 1 every 2 s
+    assert "holds only 1799 pictures" in problem_with(replace(hour, nb_video_frames=1799), 14400)
+    # Under a minute nothing is counted; an unknown count (or a muxer's 0) is not a reason.
+    assert problem_with(facts(duration_s=59.0, nb_video_frames=2), FOUR_HOURS) is None
+    assert problem_with(replace(hour, nb_video_frames=None), FOUR_HOURS) is None
+    assert problem_with(replace(hour, nb_video_frames=0), FOUR_HOURS) is None

@@ -16,7 +16,7 @@ from werkzeug.formparser import parse_form_data
 from videocoach import transaction
 from videocoach.accounts.auth import api_user
 from videocoach.api import API_PREFIX
-from videocoach.clips import files, services
+from videocoach.clips import files, quotas, services
 from videocoach.clips.models import AssetKind
 from videocoach.clips.schemas import ClipEnvelope, ClipList, ClipUpdateSchema, ClipUploadForm
 from videocoach.clips.uploads import TooLarge, too_large_message
@@ -107,14 +107,19 @@ def upload_clip(pid: str) -> dict[str, Any]:
     if request.mimetype != "multipart/form-data":
         raise UnsupportedMediaType("Send the clip as multipart/form-data with a `file` field.")
     limit = current_settings().max_upload_bytes
+    # The file is at least the body less the room for the other fields: refuse before
+    # reading it when even that would not fit today.
+    quotas.check(user.id, max(0, (request.content_length or 0) - MULTIPART_OVERHEAD))
     incoming = _Incoming()
     try:
         form, upload = _parse_multipart(incoming, limit)
         staged = Path(upload.stream.name) if upload and hasattr(upload.stream, "name") else None
         if upload is None or staged is None:
             raise Invalid("Attach the video as the `file` field.", fields={"file": "Required."})
-        if staged.stat().st_size > limit:  # the parser allowed room for the other fields
+        size = staged.stat().st_size
+        if size > limit:  # the parser allowed room for the other fields
             raise TooLarge(too_large_message(limit))
+        quotas.reserve(user.id, size)  # committed with the clip, or not at all
         clip = services.create_clip(
             user,
             pid,

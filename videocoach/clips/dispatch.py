@@ -5,6 +5,11 @@ whose job never reached the broker (it was down), was lost with it, or was inter
 (a killed worker: its heartbeat goes stale) is handed over again by reconcile(), which
 every worker runs at start and then periodically. Claims (workers/pipeline.claim) make a
 duplicate job harmless.
+
+Turns (workers/turns.py): a clip whose transcode must wait so that one person's long clips
+cannot starve everyone else's is handed back marked WAITING_TURN and looked at again a few
+seconds later; a long clip's later hand-overs go to the long queue (long_queue), which
+every worker reads unless it runs for short clips only.
 """
 
 from __future__ import annotations
@@ -15,12 +20,12 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, exists, func, not_, or_, select, update
 
 from videocoach import background, db, jobs, mail, transaction
 from videocoach.accounts.models import User
 from videocoach.clips.models import Clip, ClipStatus
-from videocoach.config import current_settings
+from videocoach.config import Settings, current_settings
 from videocoach.db import utcnow
 
 log = logging.getLogger(__name__)
@@ -32,6 +37,32 @@ WAITING = (ClipStatus.QUEUED.value, ClipStatus.PROCESSING.value)
 CATCHING_UP_AFTER = timedelta(seconds=15)
 CATCHING_UP = "Processing has not started yet: the service is catching up."
 DELAYED = "Processing is delayed; your administrator has been told."
+# The step of a clip handed back to wait for its turn (workers/turns.py).
+WAITING_TURN = "waiting"
+TURN = "Waiting its turn: other clips are being processed first. It starts by itself."
+
+
+def long_queue(settings: Settings) -> str:
+    """The broker queue for long clips' transcodes (workers read it beside the default)."""
+    return f"{settings.celery_queue}.long"
+
+
+def is_long(clip: Clip) -> bool:
+    """Long by its probed duration (unknown before the first probe: not long)."""
+    return _long(clip.duration_ms, current_settings())
+
+
+def _long(duration_ms: int | None, settings: Settings) -> bool:
+    return duration_ms is not None and duration_ms >= settings.long_clip_s * 1000
+
+
+def queue_for(clip: Clip) -> str | None:
+    """Where the clip's job goes: the long queue once the probe said it is long."""
+    return _queue_for(clip.duration_ms, current_settings())
+
+
+def _queue_for(duration_ms: int | None, settings: Settings) -> str | None:
+    return long_queue(settings) if _long(duration_ms, settings) else None
 
 
 def dispatch(clip: Clip) -> None:
@@ -40,14 +71,14 @@ def dispatch(clip: Clip) -> None:
     clip.queued_at = now
     clip.dispatched_at = now
     clip.delay_reported_at = None
-    transaction.after_commit(_hand_over, clip.id)
+    transaction.after_commit(_hand_over, (clip.id, queue_for(clip)))
 
 
-def _hand_over(clip_ids: Sequence[str]) -> None:
+def _hand_over(jobs_to_queue: Sequence[tuple[str, str | None]]) -> None:
     """After the commit: give each job to the broker. A broker that is down loses nothing:
     the clip stays queued with no dispatch time, and reconcile hands it over later."""
-    for clip_id in clip_ids:
-        if not jobs.enqueue_or_log(PROCESS_CLIP, clip_id):
+    for clip_id, queue in jobs_to_queue:
+        if not jobs.enqueue_or_log(PROCESS_CLIP, clip_id, queue=queue):
             log.error(
                 "clip %s stays queued; reconcile hands it over when the broker answers", clip_id
             )
@@ -63,6 +94,58 @@ def unheld(now: datetime) -> ColumnElement[bool]:
     return or_(Clip.job_token.is_(None), Clip.heartbeat_at < stale)
 
 
+def held(now: datetime) -> ColumnElement[bool]:
+    """A live job holds the clip: claimed, with a fresh heartbeat."""
+    return and_(Clip.job_token.is_not(None), not_(unheld(now)))
+
+
+def behind_others(clip: Clip) -> bool:
+    """Whether the clip's uploader already runs VIDEOCOACH_JOBS_PER_UPLOADER clips (not
+    counting this one) while a clip of someone who runs fewer waits: then that clip goes
+    first. With nobody else waiting, a person's clips may use every free slot."""
+    cap = current_settings().jobs_per_uploader
+    if not cap:
+        return False
+    now = utcnow()
+    running: dict[str, int] = dict(
+        db.session.execute(  # type: ignore[arg-type]
+            select(Clip.uploaded_by_id, func.count())
+            .where(Clip.status == ClipStatus.PROCESSING.value, held(now), Clip.id != clip.id)
+            .group_by(Clip.uploaded_by_id)
+        ).all()
+    )
+    mine = running.get(clip.uploaded_by_id, 0)
+    if mine < cap:
+        return False
+    others_waiting = db.session.scalars(
+        select(Clip.uploaded_by_id)
+        .where(_unattended(now), Clip.uploaded_by_id != clip.uploaded_by_id)
+        .distinct()
+    ).all()
+    return any(running.get(other, 0) < mine for other in others_waiting)
+
+
+def _turn_explained(now: datetime) -> ColumnElement[bool]:
+    """A clip waits for its turn, and what it waits for is running: one of its uploader's
+    other clips, or (for a long clip) another long clip. Not a fault to report."""
+    other = Clip.__table__.alias("other")
+    long_ms = current_settings().long_clip_s * 1000
+    stale = now - current_settings().job_stale_after
+    return and_(
+        func.coalesce(Clip.step, "") == WAITING_TURN,  # never NULL: not_() must stay true/false
+        exists().where(
+            other.c.id != Clip.id,
+            other.c.status == ClipStatus.PROCESSING.value,
+            other.c.job_token.is_not(None),
+            other.c.heartbeat_at >= stale,
+            or_(
+                other.c.uploaded_by_id == Clip.uploaded_by_id,
+                and_(Clip.duration_ms >= long_ms, other.c.duration_ms >= long_ms),
+            ),
+        ),
+    )
+
+
 def _unattended(now: datetime) -> ColumnElement[bool]:
     """Waiting clips that no live job holds."""
     return and_(Clip.status.in_(WAITING), unheld(now))
@@ -76,8 +159,8 @@ def reconcile() -> list[str]:
     # Queued behind others is normal; a hand-over older than the delay limit may be lost.
     handed_over_long_ago = now - max(settings.processing_delay, settings.job_stale_after)
     stale = now - settings.job_stale_after
-    clip_ids = db.session.scalars(
-        select(Clip.id).where(
+    waiting = db.session.execute(
+        select(Clip.id, Clip.duration_ms).where(
             _unattended(now),
             or_(
                 Clip.dispatched_at.is_(None),
@@ -87,9 +170,9 @@ def reconcile() -> list[str]:
         )
     ).all()
     handed_over: list[str] = []
-    for clip_id in clip_ids:
+    for clip_id, duration_ms in waiting:
         try:
-            jobs.enqueue(PROCESS_CLIP, clip_id)
+            jobs.enqueue(PROCESS_CLIP, clip_id, queue=_queue_for(duration_ms, settings))
         except jobs.BROKER_ERRORS as error:
             log.warning("reconcile: the broker is unreachable (%s); will try again", error)
             break
@@ -103,6 +186,7 @@ def reconcile() -> list[str]:
             _unattended(now),
             Clip.queued_at < now - settings.processing_delay,
             Clip.delay_reported_at.is_(None),
+            not_(_turn_explained(now)),
         )
     ).all():
         report_delay(clip)
@@ -118,11 +202,15 @@ def processing_delay(clip: Clip) -> str | None:
         return None
     now = utcnow()
     settings = current_settings()
-    held = clip.job_token is not None and (
+    being_processed = clip.job_token is not None and (
         clip.heartbeat_at is not None and clip.heartbeat_at >= now - settings.job_stale_after
     )
-    if held:
+    if being_processed:
         return None
+    if clip.step == WAITING_TURN and db.session.scalar(
+        select(Clip.id).where(Clip.id == clip.id, _turn_explained(now))
+    ):
+        return TURN
     waited = now - (clip.queued_at or clip.created_at)
     if waited >= settings.processing_delay:
         report_delay(clip)

@@ -161,3 +161,19 @@ class ClipView(Base):
         String(ID_LENGTH), ForeignKey("clips.id", ondelete="CASCADE"), primary_key=True
     )
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class UploadUsage(Base):
+    """What one person uploaded on one UTC day, for the daily allowances (clips.quotas).
+
+    Kept apart from the clips: deleting a clip gives nothing back, since its processing
+    already cost the workers their time."""
+
+    __tablename__ = "upload_usage"
+
+    user_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    uploads: Mapped[int] = mapped_column(Integer, default=0)
+    bytes: Mapped[int] = mapped_column(BigInteger, default=0)

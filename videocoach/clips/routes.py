@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from videocoach import transaction
-from videocoach.clips import dispatch, services
+from videocoach.clips import dispatch, quotas, services
 from videocoach.clips.models import Clip
 from videocoach.clips.schemas import caption_json, media_urls
 from videocoach.config import current_settings
@@ -47,7 +47,11 @@ def upload_page(pid: str) -> ResponseReturnValue:
     partnership = partnerships.get_partnership(current_user, pid)
     settings = current_settings()
     return render_template(
-        "clips/upload.html", partnership=partnership, max_bytes=settings.max_upload_bytes
+        "clips/upload.html",
+        partnership=partnership,
+        max_bytes=settings.max_upload_bytes,
+        # Today's allowance used up: the sentence a refused upload would get, shown at once.
+        refusal=quotas.refusal_today(current_user.id),
     )
 
 

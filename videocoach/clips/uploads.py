@@ -21,7 +21,7 @@ from werkzeug.exceptions import ClientDisconnected
 
 from videocoach import db, limits, transaction
 from videocoach.accounts.models import User
-from videocoach.clips import services
+from videocoach.clips import quotas, services
 from videocoach.clips.models import Clip, Upload
 from videocoach.clips.zerocopy import SocketSplicer
 from videocoach.config import current_settings
@@ -85,6 +85,7 @@ def create_upload(user: User, length: int, metadata: dict[str, str]) -> Upload:
             fields={"partnership_id": "Required."},
         )
     services.require_uploader(user, partnership_id)
+    quotas.reserve(user.id, length)  # now, from Upload-Length: before a byte is sent
     filename = metadata.get("filename") or metadata.get("name") or ""
     upload = Upload(
         user_id=user.id,
@@ -243,17 +244,25 @@ def finish(upload: Upload) -> Clip:
 
 
 def terminate(upload: Upload) -> None:
+    _forget(upload)
+    transaction.commit()
+
+
+def _forget(upload: Upload) -> None:
+    """Remove an upload; one abandoned before its last byte no longer counts against the
+    uploader's daily allowance (a finished one does: it became a clip)."""
+    if upload.clip_id is None and upload.offset < upload.length:
+        quotas.give_back(upload.user_id, upload.created_at.date(), upload.length)
     staged_path(upload.id).unlink(missing_ok=True)
     db.session.delete(upload)
-    transaction.commit()
 
 
 def sweep_expired() -> int:
     """Delete abandoned uploads past their expiry (tus expiration extension)."""
     expired = db.session.scalars(select(Upload).where(Upload.expires_at <= utcnow())).all()
     for upload in expired:
-        staged_path(upload.id).unlink(missing_ok=True)
-        db.session.delete(upload)
+        _forget(upload)
+    quotas.forget_old_days()
     transaction.commit()
     if expired:
         log.info("removed %d expired uploads", len(expired))

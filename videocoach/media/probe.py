@@ -9,7 +9,7 @@ import json
 import math
 import re
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,20 @@ TRUNCATED = (
 )
 AUDIO_ONLY = "This file has sound but no picture. Upload a video file."
 PHOTO = "This looks like a photo, not a video. Upload a video file."
+DAMAGED_TIMING = (
+    "This file says it lasts {declared} but holds only {pictures} pictures, so its timing "
+    "is probably damaged. Export the video again from the camera or phone app and upload that."
+)
+
+# Any camera takes many pictures a second. A clip over a minute long with fewer than one
+# picture every two seconds has a broken (or forged) timestamp: its transcode would repeat
+# one picture at 30 frames a second for the whole declared length (a 2 KB file declaring
+# 3 h 53 min took ~2.5 minutes of worker time to become a still frame).
+SPARSE_CHECK_AFTER_S = 60.0
+MIN_PICTURES_PER_S = 0.5
+# Counting packets reads the whole file (about 1 GB/s from the page cache, as after an
+# upload); past this it is skipped and the declared duration trusted.
+COUNT_PACKETS_TIMEOUT_S = 30.0
 
 # 8K is 7680 x 4320; a side past this is a damaged or hostile header, or a frame so large
 # that decoding it would hold gigabytes of memory for one picture.
@@ -264,6 +278,47 @@ def parse_probe(json_text: str, size_bytes: int) -> ProbeFacts:
     )
 
 
+def count_packets_args(path: Path, stream_index: int, ffprobe: str = "ffprobe") -> list[str]:
+    """ffprobe counting one stream's packets (demuxing only: nothing is decoded)."""
+    return [
+        ffprobe,
+        "-v",
+        "error",
+        "-hide_banner",
+        "-count_packets",
+        "-select_streams",
+        str(stream_index),
+        "-show_entries",
+        "stream=nb_read_packets",
+        "-of",
+        "csv=p=0",
+        f"file:{path}",
+    ]
+
+
+def needs_picture_count(facts: ProbeFacts) -> bool:
+    """The container did not say how many pictures a long clip holds (MP4 and MOV say it
+    in their index; Matroska, WebM, AVI and MPEG-TS usually do not)."""
+    return (
+        facts.has_video
+        and not facts.nb_video_frames  # None, or 0 from a muxer that did not count
+        and facts.video_index is not None
+        and (facts.duration_s or 0) > SPARSE_CHECK_AFTER_S
+    )
+
+
+def _length(seconds: float) -> str:
+    """3 hours 53 minutes; 12 minutes; 45 seconds."""
+    minutes = round(seconds / 60)
+    if minutes < 1:
+        return f"{round(seconds)} seconds"
+    hours, minutes = divmod(minutes, 60)
+    parts = [f"{hours} hour" + ("" if hours == 1 else "s")] if hours else []
+    if minutes or not hours:
+        parts.append(f"{minutes} minute" + ("" if minutes == 1 else "s"))
+    return " ".join(parts)
+
+
 def _hours(seconds: float) -> str:
     if seconds < 3600:
         minutes = seconds / 60
@@ -293,6 +348,14 @@ def problem_with(facts: ProbeFacts, max_duration_s: float) -> str | None:
         )
     if facts.duration_s > max_duration_s:
         return f"This clip is longer than {_hours(max_duration_s)}. Trim it and upload it again."
+    if (
+        facts.nb_video_frames
+        and facts.duration_s > SPARSE_CHECK_AFTER_S
+        and facts.nb_video_frames < facts.duration_s * MIN_PICTURES_PER_S
+    ):
+        return DAMAGED_TIMING.format(
+            declared=_length(facts.duration_s), pictures=facts.nb_video_frames
+        )
     return None
 
 
@@ -328,9 +391,32 @@ def probe(path: Path, ffprobe: str = "ffprobe", timeout_s: float = 60) -> ProbeF
             raise MediaProblem(TRUNCATED)
         raise MediaProblem(NOT_A_VIDEO)
     try:
-        return parse_probe(result.stdout, size)
+        facts = parse_probe(result.stdout, size)
     except ValueError as error:  # unparseable JSON: treat like unreadable media
         raise MediaProblem(NOT_A_VIDEO) from error
+    if needs_picture_count(facts):
+        assert facts.video_index is not None
+        counted = count_pictures(path, facts.video_index, ffprobe)
+        if counted is not None:
+            facts = replace(facts, nb_video_frames=counted)
+    return facts
+
+
+def count_pictures(path: Path, stream_index: int, ffprobe: str = "ffprobe") -> int | None:
+    """How many packets (pictures) the video stream holds; None when ffprobe cannot say
+    in time (then the declared duration is trusted)."""
+    try:
+        result = subprocess.run(  # noqa: S603 - list arguments, no shell
+            count_packets_args(path, stream_index, ffprobe),
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=COUNT_PACKETS_TIMEOUT_S,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return None
+    return _int(result.stdout.strip()) if result.returncode == 0 else None
 
 
 def probe_video(

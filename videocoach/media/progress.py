@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import threading
 from collections import deque
@@ -58,8 +59,16 @@ def run_ffmpeg(
     timeout_s: float,
     on_progress: Callable[[float], None] | None = None,
     duration_s: float | None = None,
+    niceness: int = 0,
 ) -> None:
-    """Run one ffmpeg (args[0] is the binary); progress callbacks run in this thread."""
+    """Run one ffmpeg (args[0] is the binary); progress callbacks run in this thread.
+    A positive `niceness` lets other work on the machine have the CPU first."""
+
+    def in_the_child() -> None:
+        die_with_parent()  # a killed job takes its ffmpeg with it
+        if niceness:
+            os.nice(niceness)
+
     process = subprocess.Popen(  # noqa: S603 - list arguments, no shell
         args,
         stdin=subprocess.DEVNULL,
@@ -67,7 +76,7 @@ def run_ffmpeg(
         stderr=subprocess.PIPE,
         text=True,
         errors="replace",
-        preexec_fn=die_with_parent,  # a killed job takes its ffmpeg with it
+        preexec_fn=in_the_child,
     )
     stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
 
