@@ -132,7 +132,7 @@ UPLOADER_ONLY = "A member who did not upload the clip (`forbidden`)"
 describe(
     "POST /partnerships/{pid}/clips",
     errors={
-        413: "The file is larger than the upload limit (`too_large`)",
+        413: "The file is larger than the upload limit or a day's allowance (`too_large`)",
         415: "The body is not multipart/form-data (`unsupported_media_type`)",
         429: UPLOAD_LIMIT,
         422: "No `file` part, a field is not valid, or the body was cut off "
@@ -283,7 +283,7 @@ describe(
     errors={
         **_TUS_ERRORS,
         404: "The partnership does not exist or the caller is not a member (`not_found`)",
-        413: "Upload-Length is above Tus-Max-Size (`too_large`)",
+        413: "Upload-Length is above Tus-Max-Size or a day's allowance (`too_large`)",
         429: UPLOAD_LIMIT,
         422: "Upload-Length is not a whole number (`bad_header`) or is 0 (`empty_upload`), "
         "Upload-Metadata is not valid (`bad_metadata`, `validation_failed`, `too_long`)",
