@@ -337,7 +337,9 @@
       ended = true;
       source.close();
       setStatus("ended");
-      window.location.href = urls.recordUrl;
+      // The person who pressed "End meeting" is already on the way to the record; a second
+      // navigation would cut that one off.
+      if (!leaving) window.location.href = urls.recordUrl;
     });
     handle("bye", function (data) {
       if (data.code === "replaced") standAside(data.reason);
