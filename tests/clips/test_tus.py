@@ -280,7 +280,8 @@ def test_upload_resumes_after_a_dropped_connection_keeping_the_bytes_that_arrive
 
     arrived = 17_000  # of a 50 KiB chunk
     drop_mid_patch(upload_url, member, chunk, chunk, data[chunk : chunk + arrived])
-    wait_until(lambda: server_offset(upload_url, member) != chunk)
+    # The server notices the drop when its read ends; on a loaded machine that can take a while.
+    wait_until(lambda: server_offset(upload_url, member) != chunk, timeout=30)
     assert server_offset(upload_url, member) == chunk + arrived
     assert staged_file(app, upload_url).read_bytes() == data[: chunk + arrived]
     wait_until(lambda: not_being_written(staged_file(app, upload_url)))
