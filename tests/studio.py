@@ -40,6 +40,23 @@ class Studio:
                 content_type="multipart/form-data",
             )
 
+    def add_clip_row(self, visibility: str = "shared", duration_ms: int = 60_000) -> str:
+        """A ready clip of the teacher's, as rows only (no media): its id."""
+        from videocoach.clips.models import Clip
+
+        with self.app.app_context():
+            clip = Clip(
+                partnership_id=self.pid,
+                uploaded_by_id=self.teacher_id,
+                title="Fractions",
+                visibility=visibility,
+                status="ready",
+                duration_ms=duration_ms,
+            )
+            db.session.add(clip)
+            db.session.commit()
+            return clip.id
+
     def get(self, url: str, who: str = "teacher", **headers: str):
         return self.client().get(url, headers={**self.headers(who), **headers})
 

@@ -487,18 +487,7 @@ def test_every_answer_is_one_the_openapi_document_describes(case, world: World):
 # What the fuzzer found, pinned down: each was a 500, or a value of the wrong type taken
 # as "none" although the document (and docs/api.md) say null or "" clears a field.
 def _shared_clip(pair) -> str:
-    with pair.app.app_context():
-        clip = Clip(
-            partnership_id=pair.pid,
-            uploaded_by_id=pair.teacher_id,
-            title="Fractions",
-            visibility="shared",
-            status="ready",
-            duration_ms=CLIP_MS,
-        )
-        db.session.add(clip)
-        db.session.commit()
-        return clip.id
+    return pair.add_clip_row(duration_ms=CLIP_MS)
 
 
 @pytest.mark.parametrize("parent_id", [[None, None], {"id": "x"}, 0, False])

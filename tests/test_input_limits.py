@@ -91,17 +91,7 @@ def created(response) -> dict[str, Any]:
 def world(pair: Studio) -> World:
     with pair.app.app_context():
         email = db.session.get(User, pair.teacher_id).email
-        clip = Clip(
-            partnership_id=pair.pid,
-            uploaded_by_id=pair.teacher_id,
-            title="Fractions",
-            visibility="shared",
-            status="ready",
-            duration_ms=60_000,
-        )
-        db.session.add(clip)
-        db.session.commit()
-        clip_id = clip.id
+    clip_id = pair.add_clip_row()
     world = World(pair, email, clip_id, "", "", "", "")
     world.goal_id = created(world.api("POST", f"/partnerships/{pair.pid}/goals", {"title": "G"}))[
         "goal"

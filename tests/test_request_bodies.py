@@ -26,8 +26,6 @@ from flask import Flask
 from tests.conftest import app_config, free_port, serving
 from tests.helpers.processes import running
 from tests.studio import Studio
-from videocoach import db
-from videocoach.clips.models import Clip
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -138,18 +136,7 @@ def server(
 
 
 def shared_clip(app: Flask, pair: Studio) -> str:
-    with app.app_context():
-        clip = Clip(
-            partnership_id=pair.pid,
-            uploaded_by_id=pair.teacher_id,
-            title="Fractions",
-            visibility="shared",
-            status="ready",
-            duration_ms=60_000,
-        )
-        db.session.add(clip)
-        db.session.commit()
-        return clip.id
+    return pair.add_clip_row()
 
 
 def new_upload(server: str, pair: Studio) -> str:
