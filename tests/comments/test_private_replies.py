@@ -18,7 +18,6 @@ from alembic.operations import Operations
 from tests.conftest import sign_in_as
 from tests.studio import Studio
 from videocoach import db, live
-from videocoach.clips.models import Clip
 from videocoach.comments.models import Comment
 from videocoach.notifications.models import Notification
 
@@ -30,18 +29,7 @@ def notes(pair: Studio) -> Studio:
     """The teacher's shared clip (rows only), a goal, and the coach's private note on it
     with the coach's own reply: the coach writes, the teacher (the uploader) is the
     partner who must learn nothing."""
-    with pair.app.app_context():
-        clip = Clip(
-            partnership_id=pair.pid,
-            uploaded_by_id=pair.teacher_id,
-            title="Fractions",
-            visibility="shared",
-            status="ready",
-            duration_ms=CLIP_MS,
-        )
-        db.session.add(clip)
-        db.session.commit()
-        pair.clip_id = clip.id
+    pair.clip_id = pair.add_clip_row(duration_ms=CLIP_MS)
     pair.goal_id = api(
         pair, "teacher", "POST", f"/partnerships/{pair.pid}/goals", {"title": "Wait time"}
     ).json["goal"]["id"]
