@@ -6,7 +6,6 @@ why), a meeting has a cap of its own, and the server-wide cap stays the last gua
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any
 
 import pytest
@@ -15,6 +14,7 @@ import sqlalchemy as sa
 
 from tests.conftest import serving
 from tests.meetings.conftest import CLIP_MS, Listener, MeetingWorld
+from tests.meetings.test_live_stream import eventually
 from videocoach import db
 from videocoach.accounts import services as accounts
 from videocoach.clips.models import Clip
@@ -27,15 +27,6 @@ from videocoach.partnerships.models import Membership
 @pytest.fixture(autouse=True)
 def quick_heartbeat(monkeypatch) -> None:
     monkeypatch.setattr(stream, "HEARTBEAT_S", 0.3)
-
-
-def eventually(check, timeout: float = 5) -> bool:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 def still_open(listeners: list[Listener]) -> list[Listener]:
