@@ -118,3 +118,35 @@ def post_worker_init(worker) -> None:  # type: ignore[no-untyped-def]
 
     signal.signal(signal.SIGTERM, handle_exit)
     signal.siginterrupt(signal.SIGTERM, False)
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    """The app's settings, or None when they are wrong: each worker then says why."""
+    from videocoach.config import Settings
+    from videocoach.errors import ConfigError
+
+    try:
+        return Settings.from_env()
+    except ConfigError:
+        return None
+
+
+def _log_config() -> dict[str, object]:
+    from videocoach.observability.logs import gunicorn_log_config
+
+    settings = _settings()
+    return gunicorn_log_config(settings.log_format if settings else "json")
+
+
+# gunicorn's own lines (start, workers, access) in the app's format: JSON in production.
+logconfig_dict = _log_config()
+
+
+def on_starting(server) -> None:  # type: ignore[no-untyped-def]
+    """A fresh start: the metric files of this host's ended processes go (their counts
+    start again from zero, which Prometheus reads as a restart)."""
+    from videocoach.observability import metrics
+
+    settings = _settings()
+    if settings is not None:
+        metrics.forget_ended_processes(settings.metrics_dir)

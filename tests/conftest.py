@@ -12,6 +12,7 @@ import os
 import re
 import secrets
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -103,8 +104,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         yield url
 
 
+# One metrics folder for every app this test process makes: a process records into the
+# first folder it is given (videocoach.observability.metrics), so /metrics must read it.
+METRICS_DIR = Path(tempfile.mkdtemp(prefix="videocoach-test-metrics-"))
+
+
 def app_config(database_url: str, data_dir: Path, **overrides: str) -> dict[str, str]:
     config = {
+        "VIDEOCOACH_METRICS_DIR": str(METRICS_DIR),
         "DATABASE_URL": database_url,
         "VIDEOCOACH_DATA_DIR": str(data_dir),
         "SECRET_KEY": "test-secret-key-" + "x" * 32,
@@ -387,3 +394,10 @@ def pair(app: Flask, make_user):
     from tests.studio import make_studio
 
     return make_studio(app, make_user)
+
+
+def same_answer(body: dict) -> dict:
+    """An answer's body without its request id, which differs for every request."""
+    if isinstance(body.get("error"), dict):
+        return {**body, "error": {k: v for k, v in body["error"].items() if k != "request_id"}}
+    return body

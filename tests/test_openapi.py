@@ -50,7 +50,7 @@ def test_every_error_is_documented_as_the_error_envelope(client):
     assert error["required"] == ["error"]
     detail = spec["components"]["schemas"]["ErrorDetail"]
     assert sorted(detail["required"]) == ["code", "message"]
-    assert set(detail["properties"]) == {"code", "message", "fields"}
+    assert set(detail["properties"]) == {"code", "message", "fields", "request_id"}
     for method, path, operation in _operations(spec):
         responses = operation["responses"]
         assert "default" not in responses, (method, path)  # would make any status look documented

@@ -23,6 +23,8 @@ from flask_smorest import Api, Blueprint
 from flask_smorest.spec.plugins import FlaskPlugin
 from marshmallow import EXCLUDE, Schema, fields
 
+from videocoach.observability import logs
+
 API_PREFIX = "/api/v1"
 JSON = "application/json"
 UNSAFE_METHODS = frozenset({"post", "put", "patch", "delete"})
@@ -65,6 +67,12 @@ class ErrorDetailSchema(BaseSchema):
         metadata={"description": "Stable snake_case code: branch on it", "example": "not_found"},
     )
     message = fields.String(required=True, metadata={"description": "A sentence for a person"})
+    request_id = fields.String(
+        metadata={
+            "description": "This request's id (also in the X-Request-Id header): quote it to "
+            "the administrator, who finds the request's log lines by it"
+        }
+    )
     fields = fields.Dict(
         keys=fields.String(),
         values=fields.String(),
@@ -84,6 +92,9 @@ def error_response(
     error: dict[str, Any] = {"code": code, "message": message}
     if fields:
         error["fields"] = fields
+    request_id = logs.current_request_id()
+    if request_id:
+        error["request_id"] = request_id
     return jsonify({"error": error}), status
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -31,15 +30,18 @@ from videocoach.health import bp as health
 from videocoach.live import init_live
 from videocoach.meetings.api import blp as meetings_api
 from videocoach.meetings.routes import bp as meeting_pages
+from videocoach.monitoring import bp as monitoring
 from videocoach.notifications.api import blp as notifications_api
 from videocoach.notifications.routes import bp as notification_pages
 from videocoach.notifications.routes import init_notifications
+from videocoach.observability import metrics
+from videocoach.observability.logs import configure_logging
+from videocoach.observability.requests import init_request_tracking
 from videocoach.partnerships.api import blp as partnerships_api
 from videocoach.partnerships.routes import bp as partnership_pages
 from videocoach.storage import STORAGE_KEY, open_storage
 from workers.celery_app import init_celery
 
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
@@ -85,7 +87,8 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     if settings.production:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
 
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    configure_logging(settings.log_format)
+    metrics.start_recording(settings.metrics_dir)
     db.init_app(app, settings.database_url)
     try:
         storage = open_storage(
@@ -107,6 +110,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
+    init_request_tracking(app)  # first: every later hook's log lines carry the request id
     init_auth(app)
     limiter.init_app(app)
     register_error_handlers(app)
@@ -114,6 +118,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     app.register_blueprint(health)
+    app.register_blueprint(monitoring)
     app.register_blueprint(accounts_pages)
     app.register_blueprint(partnership_pages)
     app.register_blueprint(clip_pages)

@@ -167,6 +167,19 @@ def _allowance(env: Mapping[str, str], name: str, default: int) -> int:
     return int(raw)
 
 
+def _log_format(env: Mapping[str, str], production: bool) -> str:
+    raw = (env.get("VIDEOCOACH_LOG_FORMAT") or "").strip().lower()
+    if not raw:
+        return "json" if production else "plain"
+    if raw not in {"plain", "json"}:
+        raise ConfigError([f"VIDEOCOACH_LOG_FORMAT must be 'plain' or 'json', not {raw!r}."])
+    return raw
+
+
+def _path(raw: str | None) -> Path | None:
+    return Path(raw).resolve() if raw and raw.strip() else None
+
+
 def normalise_database_url(url: str) -> str:
     """Accept the common `postgres://` and `postgresql://` spellings and use psycopg 3."""
     for prefix in ("postgres://", "postgresql://"):
@@ -201,6 +214,12 @@ class Settings:
     tasks_eager: bool = False
     worker_concurrency: int = 2
     celery_queue: str = "videocoach"
+    # "plain" lines or one JSON object per line (the production default).
+    log_format: str = "plain"
+    # /metrics answers only a request bearing this token (unset: /metrics does not exist).
+    metrics_token: str | None = field(default=None, repr=False)
+    # Where this host's processes (web and workers) keep their metric files.
+    metrics_dir_override: Path | None = None
     upload_expiry: timedelta = timedelta(hours=24)
     # Live meeting streams one web process keeps open at once (each holds a thread).
     live_stream_limit: int = 48
@@ -273,6 +292,9 @@ class Settings:
             tasks_eager=_flag(env.get("VIDEOCOACH_TASKS_EAGER")),
             worker_concurrency=int(_number(env, "VIDEOCOACH_WORKER_CONCURRENCY", 2)),
             celery_queue=env.get("VIDEOCOACH_CELERY_QUEUE") or "videocoach",
+            log_format=_log_format(env, production),
+            metrics_token=(env.get("VIDEOCOACH_METRICS_TOKEN") or "").strip() or None,
+            metrics_dir_override=_path(env.get("VIDEOCOACH_METRICS_DIR")),
             upload_expiry=timedelta(hours=_number(env, "VIDEOCOACH_UPLOAD_EXPIRY_HOURS", 24)),
             live_stream_limit=int(_number(env, "VIDEOCOACH_LIVE_STREAMS", 48)),
             live_streams_per_user=int(_number(env, "VIDEOCOACH_LIVE_STREAMS_PER_USER", 4)),
@@ -303,6 +325,10 @@ class Settings:
     def embedded_broker(self) -> bool:
         """No broker configured: jobs travel through files in the data directory."""
         return not self.celery_broker_url
+
+    @property
+    def metrics_dir(self) -> Path:
+        return self.metrics_dir_override or self.data_dir / "metrics"
 
     @property
     def embedded_queue_dir(self) -> Path:
@@ -371,6 +397,16 @@ class Settings:
                 "AWS_SECRET_ACCESS_KEY is a placeholder or a well-known password: generate "
                 f"one with `{HEX_COMMAND}`, give it to the app's key on your S3 service and "
                 "put it in AWS_SECRET_ACCESS_KEY (or in the file AWS_SECRET_ACCESS_KEY_FILE names)."
+            )
+        if self.metrics_token and (
+            len(self.metrics_token) < MIN_SECRET_KEY_LENGTH
+            or is_placeholder(self.metrics_token)
+            or not looks_random(self.metrics_token, min_distinct=8, min_bits=80)
+        ):
+            problems.append(
+                "VIDEOCOACH_METRICS_TOKEN must be at least 32 random characters and no "
+                f"example: generate one with `{HEX_COMMAND}` and give the same one to "
+                "Prometheus (or unset it to turn /metrics off)."
             )
         # The mail provider chose this one, and its length: only an example is refused.
         if is_placeholder(url_password(self.smtp_url) or ""):

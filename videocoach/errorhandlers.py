@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from videocoach import db
 from videocoach.api import API_PREFIX, error_response
 from videocoach.errors import DomainError
+from videocoach.observability import logs
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,10 @@ def _flatten_validation(messages: Any) -> dict[str, str]:
 def _render(status: int, code: str, message: str, fields: dict[str, str] | None = None):
     if wants_json():
         return error_response(status, code, message, fields)
-    return render_template("error.html", status=status, message=message), status
+    page = render_template(
+        "error.html", status=status, message=message, request_id=logs.current_request_id()
+    )
+    return page, status
 
 
 def handle_domain_error(error: DomainError) -> ResponseReturnValue:
@@ -138,7 +142,9 @@ def _unavailable(message: str) -> ResponseReturnValue:
         body, status = error_response(503, "service_unavailable", message)  # type: ignore[misc]
         return body, status, headers
     # Drawn without the context processors: they would ask the database for the user.
-    page = current_app.jinja_env.get_template("unavailable.html").render(message=message)
+    page = current_app.jinja_env.get_template("unavailable.html").render(
+        message=message, request_id=logs.current_request_id()
+    )
     return page, 503, headers
 
 

@@ -1,19 +1,29 @@
-"""Outgoing email: SMTP when SMTP_URL is set, otherwise written to the log."""
+"""Outgoing email: SMTP when SMTP_URL is set, otherwise kept as a file in the outbox folder.
+
+The log names each message's recipient and subject, never its text: emails carry sign-in
+and reset links.
+"""
 
 from __future__ import annotations
 
 import logging
+import secrets
 import smtplib
 import ssl
 from email.headerregistry import Address
 from email.message import EmailMessage
+from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from videocoach import jobs, limits
 from videocoach.config import current_settings
+from videocoach.db import utcnow
+from videocoach.observability import metrics
 
 log = logging.getLogger(__name__)
 SMTP_TIMEOUT_S = 15
+# Inside the data folder: where messages go when SMTP_URL is not set.
+OUTBOX = "outbox"
 
 
 def send(to: str, subject: str, body: str, headers: dict[str, str] | None = None) -> bool:
@@ -38,19 +48,27 @@ def send(to: str, subject: str, body: str, headers: dict[str, str] | None = None
         for name, value in headers.items():
             message[name] = limits.one_line(value)
     if not settings.smtp_url:
-        log.info(
-            "email not sent (SMTP_URL is not set); it would have said:\nTo: %s\nSubject: %s\n\n%s",
-            to,
-            subject,
-            body,
-        )
+        kept = keep_in_outbox(settings.data_dir / OUTBOX, message)
+        log.info("email to %s (%r) not sent, SMTP_URL is not set: kept in %s", to, subject, kept)
+        metrics.email_handled("kept")
         return True
     try:
         deliver(settings.smtp_url, message)
-    except (OSError, smtplib.SMTPException):
-        log.exception("could not send email to %s", to)
+    except (OSError, smtplib.SMTPException) as error:
+        log.error("could not send email to %s (%r): %s", to, subject, error)
+        metrics.email_handled("failed")
         return False
+    log.info("email sent to %s (%r)", to, subject)
+    metrics.email_handled("sent")
     return True
+
+
+def keep_in_outbox(folder: Path, message: EmailMessage) -> Path:
+    """Write the message as an .eml file (readable by any mail program); its path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{utcnow():%Y%m%dT%H%M%S.%fZ}-{secrets.token_hex(4)}.eml"
+    path.write_bytes(message.as_bytes())
+    return path
 
 
 def deliver(smtp_url: str, message: EmailMessage) -> None:

@@ -26,6 +26,7 @@ from flask import Flask
 
 from videocoach import background
 from videocoach.lifetimes import die_with_parent_on_term
+from videocoach.observability import metrics
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +139,7 @@ def _stop_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
 
 
 def serve_app(app: Flask, *, host: str, port: int, threads: int, with_worker: bool) -> None:
+    metrics.forget_ended_processes(app.extensions["videocoach.settings"].metrics_dir)
     if with_worker:
         supervisor = WorkerSupervisor()
         app.extensions[background.SUPERVISOR_KEY] = supervisor

@@ -18,7 +18,14 @@ import time
 from typing import Any
 
 from celery import Celery, Task
-from celery.signals import worker_process_init, worker_ready, worker_shutdown
+from celery.signals import (
+    before_task_publish,
+    task_postrun,
+    task_prerun,
+    worker_process_init,
+    worker_ready,
+    worker_shutdown,
+)
 from flask import Flask
 
 import workers.tasks  # registers the tasks (shared_task) on every Celery app made here
@@ -27,6 +34,7 @@ from videocoach.clips import dispatch
 from videocoach.config import Settings
 from videocoach.db import utcnow
 from videocoach.lifetimes import die_with_parent
+from videocoach.observability import logs, metrics
 from workers import embedded_transport, turns
 
 log = logging.getLogger(__name__)
@@ -82,6 +90,32 @@ def init_celery(app: Flask, settings: Settings) -> Celery:
     )
     app.extensions["celery"] = celery
     return celery
+
+
+# A job's log lines carry the id of the request that queued it (or, for a job no request
+# queued, its own task id); a job it queues carries the same id on.
+REQUEST_ID_HEADER = "request_id"
+_bound_request_ids: dict[str, object] = {}
+
+
+@before_task_publish.connect
+def _carry_request_id(headers: dict[str, Any] | None = None, **_kwargs: object) -> None:
+    request_id = logs.current_request_id()
+    if request_id and headers is not None:
+        headers.setdefault(REQUEST_ID_HEADER, request_id)
+
+
+@task_prerun.connect
+def _bind_request_id(task_id: str, task: Task, **_kwargs: object) -> None:
+    request_id = task.request.get(REQUEST_ID_HEADER) or logs.current_request_id() or task_id
+    _bound_request_ids[task_id] = logs.bind_request_id(request_id)
+
+
+@task_postrun.connect
+def _unbind_request_id(task_id: str, **_kwargs: object) -> None:
+    token = _bound_request_ids.pop(task_id, None)
+    if token is not None:
+        logs.unbind_request_id(token)
 
 
 class Housekeeping:
@@ -158,6 +192,7 @@ def run_worker(
         app.extensions["videocoach.engine"].dispose(close=False)
         die_with_parent()
 
+    metrics.forget_ended_processes(settings.metrics_dir)
     celery.worker_main(
         [
             "worker",

@@ -32,6 +32,7 @@ from videocoach.db import new_id, utcnow
 from videocoach.media import commands, frames, progress, storyboard, waveform, webvtt
 from videocoach.media.probe import MediaProblem, ProbeFacts, can_remux_for_web, probe_video
 from videocoach.notifications import services as notifications
+from videocoach.observability import metrics
 from videocoach.storage import StorageError, current_storage
 from videocoach.storage.base import file_sha256
 from workers import turns
@@ -142,9 +143,14 @@ class Reporter:
     def __init__(self, clip_id: str, token: str):
         self.clip_id, self.token = clip_id, token
         self._last = 0.0
+        self.step = "probe"  # from the claim: fetch the original, probe it
+        self._step_started = time.monotonic()
 
     def __call__(self, step: str, fraction: float, *, force: bool = False) -> None:
         now = time.monotonic()
+        if step != self.step:
+            self.step_done()
+            self.step, self._step_started = step, now
         if not force and now - self._last < PROGRESS_EVERY_S:
             return
         self._last = now
@@ -160,6 +166,11 @@ class Reporter:
             )
         if result.rowcount != 1:
             raise JobCancelled()
+
+    def step_done(self) -> None:
+        """The step under way has ended: its time goes into the metrics."""
+        metrics.step_took(self.step, time.monotonic() - self._step_started)
+        self._step_started = time.monotonic()
 
     def scaled(self, step: str, start: float, end: float) -> Callable[[float], None]:
         return lambda fraction: self(step, start + (end - start) * fraction)
@@ -207,15 +218,19 @@ def process_clip(clip_id: str) -> bool:
     scratch = files.scratch_dir(current_settings().data_dir, clip_id)
     shutil.rmtree(scratch, ignore_errors=True)  # what an interrupted attempt left
     report = Reporter(clip_id, token)
+    outcome = "failed"
     try:
         scratch.mkdir(parents=True)
         with heartbeat(clip_id, token):
             run_steps(clip_id, report, scratch)
+        outcome = "ready"
     except JobCancelled:
         log.info("clip %s was deleted or taken over; stopping", clip_id)
+        outcome = "cancelled"
         forget_if_deleted(clip_id)
     except turns.NotYourTurn as wait:
         log.info("clip %s waits for its turn to transcode: %s", clip_id, wait)
+        outcome = "waiting_turn"
         hand_back(clip_id, token)
         raise WaitingTurn(wait.queue) from None
     except MediaProblem as problem:
@@ -225,6 +240,7 @@ def process_clip(clip_id: str) -> bool:
         fail(clip_id, token, CONVERSION_FAILED)
     except (StorageError, OperationalError) as error:
         log.warning("transient fault on clip %s: %s", clip_id, error)
+        outcome = "retried"
         release(clip_id, token)
         raise TransientError(str(error)) from error
     except OSError:
@@ -235,6 +251,8 @@ def process_clip(clip_id: str) -> bool:
         fail(clip_id, token, UNEXPECTED)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+        report.step_done()
+        metrics.job_ended(report.step, outcome)
     return True
 
 

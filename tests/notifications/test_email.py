@@ -3,6 +3,8 @@ messages, a working one-click unsubscribe, and nothing for anyone outside the pa
 
 from __future__ import annotations
 
+import email
+import email.policy
 import re
 from email.header import decode_header, make_header
 
@@ -165,13 +167,24 @@ def test_the_account_page_sets_the_preference(mail_world):
     assert 'value="daily" checked' in client.get("/account").text
 
 
-def test_without_smtp_emails_go_to_the_log(world, caplog):
+def test_without_smtp_emails_are_kept_in_the_outbox_and_the_log_names_only_who_and_what(
+    world, caplog
+):
     caplog.set_level("INFO", logger="videocoach.mail")
     world.comment("coach")
     logged = [r.getMessage() for r in caplog.records if r.name == "videocoach.mail"]
     assert len(logged) == 1
-    assert "Cole commented on your clip" in logged[0]
+    assert "Cole commented on your clip" in logged[0]  # the subject
     assert email_of(world, "teacher") in logged[0]
+    outbox = world.app.extensions["videocoach.settings"].data_dir / "outbox"
+    [kept] = [path for path in outbox.glob("*.eml")]
+    assert str(kept) in logged[0]
+    message = email.message_from_bytes(kept.read_bytes(), policy=email.policy.default)
+    assert message["To"] == email_of(world, "teacher")
+    text = body_of(message)
+    assert f"/clips/{world.clip_id}" in text
+    # The body (here: its link) is in the file, never in the log.
+    assert all(f"/clips/{world.clip_id}" not in line for line in logged)
 
 
 def test_partners_are_emailed_a_link_when_a_meeting_starts(mail_world):

@@ -255,3 +255,22 @@ def _email_in_background(recipients: list[str], subject: str, body: str) -> None
                 mail.send(to=to, subject=subject, body=body)
 
     threading.Thread(target=send, name="delay-report", daemon=True).start()
+
+
+def clips_by_status() -> dict[str, int]:
+    """How many clips are in each status (every status listed, 0 included)."""
+    counts = dict.fromkeys((status.value for status in ClipStatus), 0)
+    rows = db.session.execute(select(Clip.status, func.count()).group_by(Clip.status))
+    counts.update({status: count for status, count in rows})
+    return counts
+
+
+def oldest_unfinished_s() -> float:
+    """Seconds since the oldest clip still queued or processing was queued (0: none)."""
+    oldest = db.session.scalar(select(func.min(Clip.queued_at)).where(Clip.status.in_(WAITING)))
+    return max(0.0, (utcnow() - oldest).total_seconds()) if oldest else 0.0
+
+
+def queue_names(settings: Settings) -> tuple[str, str]:
+    """The broker queues clip jobs wait in: the default one and the long clips' one."""
+    return settings.celery_queue, long_queue(settings)

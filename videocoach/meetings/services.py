@@ -438,3 +438,13 @@ def meeting_json(meeting: Meeting) -> dict[str, Any]:
         "notes_version": meeting.notes_version,
         "present": present_people(meeting.id),
     }
+
+
+def open_stream_count() -> int:
+    """Live meeting streams open now, across every web process."""
+    fresh = utcnow() - timedelta(seconds=PRESENCE_TTL_S)
+    return db.session.scalar(
+        select(func.count())
+        .select_from(MeetingConnection)
+        .where(MeetingConnection.closed_at.is_(None), MeetingConnection.seen_at >= fresh)
+    )
