@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections import Counter
+from datetime import UTC, datetime, timedelta
 from html import unescape
+from html.parser import HTMLParser
 
 import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import PASSWORD, csrf_token, error_next_to, post_form, post_login
 from videocoach import db
-from videocoach.accounts.models import User
+from videocoach.accounts.models import ApiToken, PasswordReset, User
+from videocoach.db import utcnow
 from videocoach.extensions import limiter
+from videocoach.tokens import token_digest
 
 NEW_TOKEN_INPUT = re.compile(r'<input id="new-token"[^>]*value="([^"]+)"')
 REVOKE_ACTION = re.compile(r'action="(/account/tokens/[^"/]+/revoke)"')
@@ -341,6 +346,115 @@ def test_another_user_cannot_revoke_my_token(browser_for, make_user):
     other = browser_for(make_user())
     assert post_form(other, revoke_path).status_code == 404
     assert "Mine" in owner.get("/account").get_data(as_text=True)
+
+
+# My account: the page itself
+
+
+class _LabelsAndIds(HTMLParser):
+    """Every element id on a page, and what each <label for=...> points at."""
+
+    FORM_CONTROLS = {"input", "select", "textarea"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: Counter[str] = Counter()
+        self.controls: set[str] = set()
+        self.label_targets: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        named = dict(attrs)
+        if named.get("id"):
+            self.ids[named["id"]] += 1
+            if tag in self.FORM_CONTROLS:
+                self.controls.add(named["id"])
+        if tag == "label" and named.get("for"):
+            self.label_targets.append(named["for"])
+
+
+def test_every_label_on_the_account_page_names_exactly_one_form_control(browser_for, make_user):
+    browser = browser_for(make_user())
+    post_form(browser, "/account", {"label": "Gradebook sync", "password": PASSWORD})
+    for html in (
+        browser.get("/account").get_data(as_text=True),
+        post_form(browser, "/account", {"label": "x", "password": ""}).get_data(as_text=True),
+    ):
+        page = _LabelsAndIds()
+        page.feed(html)
+        assert page.label_targets  # the page has labelled fields at all
+        # A second element with a label's id (the section id="password" once) takes the
+        # label from its field: screen readers announce the field unnamed, a click on the
+        # label does not reach it.
+        for target in page.label_targets:
+            assert page.ids[target] == 1 and target in page.controls, target
+
+
+def test_a_token_shows_the_minute_its_use_was_last_noted(app, browser_for, make_user):
+    user = make_user()
+    browser = browser_for(user)
+    post_form(browser, "/account", {"label": "Gradebook sync", "password": PASSWORD})
+    with app.app_context():
+        token = db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)).one()
+        token.last_used_at = datetime(2026, 12, 3, 6, 31, tzinfo=UTC)
+        db.session.commit()
+    html = browser.get("/account").get_data(as_text=True)
+    # Use is noted at most hourly; "06:00" would name a time before the token was ever used.
+    assert "last used 2026-12-03 06:31 UTC or up to an hour later" in html
+
+
+def _reset_link(app, user: User, *, used: bool) -> str:
+    raw = secrets.token_urlsafe(32)
+    with app.app_context():
+        db.session.add(
+            PasswordReset(
+                user_id=user.id,
+                token_hash=token_digest(raw),
+                expires_at=utcnow() + timedelta(hours=1),
+                used_at=utcnow() if used else None,
+            )
+        )
+        db.session.commit()
+    return f"/password/reset/{raw}"
+
+
+def test_a_used_reset_link_says_in_its_heading_that_it_no_longer_works(app, client, make_user):
+    link = _reset_link(app, make_user(), used=True)
+    response = client.get(link)
+    assert response.status_code == 404
+    html = response.get_data(as_text=True)
+    assert re.search(r"<h1>\s*This link no longer works\s*</h1>", html)
+    assert "Choose a new password" not in html  # not the heading of a form that is not there
+    assert 'name="new_password"' not in html
+    assert 'href="/password/forgot"' in html and 'href="/login"' in html
+
+
+def test_after_a_reset_the_sign_in_form_has_the_address_filled_in(app, client, make_user):
+    user = make_user(email="ana@school.example")
+    link = _reset_link(app, user, used=False)
+    response = post_form(client, link, {"new_password": "a brand new lesson plan"})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/login?email=ana@school.example"
+    login_page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'value="ana@school.example"' in login_page
+    assert "Your password is changed" in login_page
+
+
+def test_the_account_forms_bring_the_browser_back_to_themselves(browser_for, make_user):
+    browser = browser_for(make_user())
+    html = browser.get("/account").get_data(as_text=True)
+    # After a wrong password the page is rendered again; without the fragment the browser
+    # shows its top, and on a phone the error (or the new token) is screens further down.
+    assert 'action="/account/password#change-password"' in html
+    assert 'id="change-password"' in html
+    assert 'action="/account#api-tokens"' in html
+    assert 'id="api-tokens"' in html
+    changed = post_form(
+        browser,
+        "/account/password",
+        {"current_password": PASSWORD, "new_password": "a brand new lesson plan"},
+    )
+    assert changed.status_code == 302
+    assert changed.headers["Location"] == "/account#main"  # up to the message, not the form
 
 
 # Disabled accounts

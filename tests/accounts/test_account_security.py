@@ -298,7 +298,8 @@ def test_a_reset_link_works_once_and_ends_every_session_and_token(mailing_app, m
     page = browser.get(f"/password/reset/{raw}")
     assert page.status_code == 200 and 'name="new_password"' in page.get_data(as_text=True)
     response = post_form(browser, f"/password/reset/{raw}", {"new_password": NEW_PASSWORD})
-    assert response.status_code == 302 and response.headers["Location"] == "/login"
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/login?email=ana@school.example"
     assert post_login(app.test_client(), "ana@school.example", NEW_PASSWORD).status_code == 302
     assert post_login(app.test_client(), "ana@school.example").status_code == 401
     assert not opens_account(stolen)

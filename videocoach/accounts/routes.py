@@ -194,7 +194,9 @@ def change_password() -> ResponseReturnValue:
         "Password changed. Every other device is signed out and your API tokens are revoked.",
         "success",
     )
-    return redirect(url_for("accounts.account"))
+    # The form posts to #change-password, and a browser keeps that fragment through a
+    # redirect without one: #main brings it back up to the message.
+    return redirect(url_for("accounts.account", _anchor="main"))
 
 
 @bp.post("/account/sessions/<sid>/end")
@@ -251,7 +253,7 @@ def reset_password(token: str) -> ResponseReturnValue:
     form = ResetPasswordForm()
     if form.validate_on_submit():
         try:
-            services.reset_password(token, form.new_password.data or "")
+            user = services.reset_password(token, form.new_password.data or "")
         except services.ResetLinkUnusable:
             db.session.rollback()  # another request used the link a moment ago
             return _unusable_reset_link()
@@ -263,6 +265,7 @@ def reset_password(token: str) -> ResponseReturnValue:
             if current_user.is_authenticated:
                 logout_user()
             flash("Your password is changed. Sign in with the new one.", "success")
-            return redirect(url_for("accounts.login"))
+            # The address is filled in: whoever holds the link was sent it at that address.
+            return redirect(url_for("accounts.login", email=user.email))
     status = 422 if form.errors else 200
     return render_template("accounts/reset_password.html", form=form, problem=None), status
