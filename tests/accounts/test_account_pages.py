@@ -402,7 +402,7 @@ def test_a_token_shows_the_minute_its_use_was_last_noted(app, browser_for, make_
     assert "last used 2026-12-03 06:31 UTC or up to an hour later" in html
 
 
-def _reset_link(app, user: User, *, used: bool) -> str:
+def reset_link(app, user: User, *, used: bool) -> str:
     raw = secrets.token_urlsafe(32)
     with app.app_context():
         db.session.add(
@@ -418,7 +418,7 @@ def _reset_link(app, user: User, *, used: bool) -> str:
 
 
 def test_a_used_reset_link_says_in_its_heading_that_it_no_longer_works(app, client, make_user):
-    link = _reset_link(app, make_user(), used=True)
+    link = reset_link(app, make_user(), used=True)
     response = client.get(link)
     assert response.status_code == 404
     html = response.get_data(as_text=True)
@@ -430,7 +430,7 @@ def test_a_used_reset_link_says_in_its_heading_that_it_no_longer_works(app, clie
 
 def test_after_a_reset_the_sign_in_form_has_the_address_filled_in(app, client, make_user):
     user = make_user(email="ana@school.example")
-    link = _reset_link(app, user, used=False)
+    link = reset_link(app, user, used=False)
     response = post_form(client, link, {"new_password": "a brand new lesson plan"})
     assert response.status_code == 302
     assert response.headers["Location"] == "/login?email=ana@school.example"
