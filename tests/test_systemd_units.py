@@ -241,6 +241,7 @@ def test_generated_credentials_start_production_with_the_env_example(tmp_path):
     # this host rather than compose's `postgres` service.
     subprocess.run([str(DOCKER / "init-secrets"), str(credentials_dir)], check=True, timeout=30)
     database_url = credentials_dir / "database_url"
+    assert "s/@postgres:/@127.0.0.1:/" in DATABASE_ON_THIS_HOST  # what the sed there does
     database_url.write_text(database_url.read_text().replace("@postgres:", "@127.0.0.1:"))
     settings = settings_with(credentials_dir, tmp_path / "data")  # production refuses nothing
     assert settings.production and settings.smtp_url is None
@@ -281,3 +282,22 @@ def test_the_cli_wrapper_runs_a_command_with_the_units_settings_and_credentials(
         assert f"--property=LoadCredential={credential}:{path}" in options
         setting = f"{credential.upper()}_FILE"
         assert f"--setenv={setting}=/run/credentials/{unit_name}.service/{credential}" in options
+
+
+# --- docs/operations.md -----------------------------------------------------------------------
+
+DATABASE_ON_THIS_HOST = (
+    "sed -i 's/@postgres:/@127.0.0.1:/' /etc/videocoach/credentials/database_url"
+)
+
+
+def test_the_install_steps_name_files_that_exist_and_install_every_unit():
+    docs = (ROOT / "docs" / "operations.md").read_text()
+    named = set(re.findall(r"deploy/systemd/[\w@.*-]+", docs))
+    assert named
+    for pattern in named:
+        assert list(ROOT.glob(pattern)), f"docs/operations.md names {pattern}, which is missing"
+    installed = {path.name for pattern in named for path in ROOT.glob(pattern)}
+    assert installed == {path.name for path in SYSTEMD.iterdir()}
+    # The step test_generated_credentials_start_production_with_the_env_example takes too.
+    assert DATABASE_ON_THIS_HOST in docs
