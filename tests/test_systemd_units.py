@@ -69,6 +69,9 @@ def environment(name: str) -> dict[str, str]:
     return pairs
 
 
+SETTING_OF_CREDENTIAL = {"metrics_token": "VIDEOCOACH_METRICS_TOKEN"}
+
+
 def credentials(name: str) -> dict[str, str]:
     """credential name -> the file it is loaded from."""
     return dict(line.split(":", 1) for line in unit(name)["Service.LoadCredential"])
@@ -160,10 +163,17 @@ def test_secrets_are_credentials_and_never_environment_variables():
         settings = environment(name)
         assert loaded == {
             credential: f"/etc/videocoach/credentials/{credential}"
-            for credential in ("secret_key", "database_url", "smtp_url", "aws_secret_access_key")
+            for credential in (
+                "secret_key",
+                "database_url",
+                "smtp_url",
+                "aws_secret_access_key",
+                "metrics_token",
+            )
         }
         for credential in loaded:
-            setting = credential.upper()
+            # docker/init-secrets' file names: the metrics token's lacks the prefix.
+            setting = SETTING_OF_CREDENTIAL.get(credential, credential.upper())
             assert setting in SECRET_SETTINGS
             assert settings[f"{setting}_FILE"] == f"%d/{credential}"
         assert not set(settings) & set(SECRET_SETTINGS)
@@ -231,7 +241,13 @@ def test_the_example_credentials_are_placeholders_production_refuses(tmp_path):
     with pytest.raises(ConfigError) as refused:
         settings_with(tmp_path, tmp_path / "data")
     problems = "\n".join(refused.value.problems)
-    for subject in ("SECRET_KEY", "DATABASE_URL", "SMTP_URL", "AWS_SECRET_ACCESS_KEY"):
+    for subject in (
+        "SECRET_KEY",
+        "DATABASE_URL",
+        "SMTP_URL",
+        "AWS_SECRET_ACCESS_KEY",
+        "VIDEOCOACH_METRICS_TOKEN",
+    ):
         assert re.search(rf"{subject}.*placeholder", problems), subject
 
 
@@ -280,7 +296,7 @@ def test_the_cli_wrapper_runs_a_command_with_the_units_settings_and_credentials(
     ]
     for credential, path in credentials(web).items():
         assert f"--property=LoadCredential={credential}:{path}" in options
-        setting = f"{credential.upper()}_FILE"
+        setting = f"{SETTING_OF_CREDENTIAL.get(credential, credential.upper())}_FILE"
         assert f"--setenv={setting}=/run/credentials/{unit_name}.service/{credential}" in options
 
 

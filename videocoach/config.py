@@ -404,16 +404,16 @@ class Settings:
             or not looks_random(self.metrics_token, min_distinct=8, min_bits=80)
         ):
             problems.append(
-                "VIDEOCOACH_METRICS_TOKEN must be at least 32 random characters and no "
-                f"example: generate one with `{HEX_COMMAND}` and give the same one to "
-                "Prometheus (or unset it to turn /metrics off)."
+                "VIDEOCOACH_METRICS_TOKEN is a placeholder, too short (under 32 characters) "
+                f"or not random: generate one with `{HEX_COMMAND}` and give the same one "
+                "to Prometheus (or unset it to turn /metrics off)."
             )
         # The mail provider chose this one, and its length: only an example is refused.
         if is_placeholder(url_password(self.smtp_url) or ""):
             problems.append(
                 "The password in SMTP_URL is a placeholder or a well-known password: put the "
                 "one your mail provider gave you in SMTP_URL (percent-encoded), or leave "
-                "SMTP_URL empty to write emails to the log."
+                "SMTP_URL empty to keep emails in the outbox folder."
             )
         return problems
 
