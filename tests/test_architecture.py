@@ -33,6 +33,7 @@ SHARED_ROOMS = (
     "videocoach.limits",
     "videocoach.live",
     "videocoach.media",
+    "videocoach.observability",
     "videocoach.storage",
     "videocoach.tokens",
     "videocoach.transaction",

@@ -317,7 +317,12 @@ def purge_user(email: str, yes: bool, keep_shared_clips: bool) -> None:
 
 
 @main.command()
-@click.option("--apply", "apply_", is_flag=True, help="Act on what is found (default: list only).")
+@click.option(
+    "--dry-run/--apply",
+    "dry_run",
+    default=True,
+    help="--dry-run (the default) only lists what is found; --apply acts on it.",
+)
 @click.option(
     "--min-age",
     default=60,
@@ -327,7 +332,7 @@ def purge_user(email: str, yes: bool, keep_shared_clips: bool) -> None:
     help="Stored objects and staged files younger than this are never counted as orphans "
     "(an upload may be finishing).",
 )
-def reconcile(apply_: bool, min_age: int) -> None:
+def reconcile(dry_run: bool, min_age: int) -> None:
     """List what housekeeping would clean up; with --apply, clean it up.
 
     \b
@@ -354,7 +359,7 @@ def reconcile(apply_: bool, min_age: int) -> None:
             if found.empty:
                 click.echo("Nothing to reconcile.")
                 return
-            if not apply_:
+            if dry_run:
                 click.echo("Nothing was changed; run with --apply to act on this.")
                 return
             done = housekeeping.apply(found)

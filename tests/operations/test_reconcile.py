@@ -134,6 +134,9 @@ def test_reconcile_lists_without_changing_anything(leftovers, cli):
     assert studio.stray.exists() and queued_jobs(studio.app) == jobs
     # The young orphan shows once the operator says it is old enough.
     assert keys["young"] in cli("reconcile", "--min-age", "0").stdout
+    # --dry-run says out loud what is the default.
+    assert cli("reconcile", "--dry-run").stdout == result.stdout
+    assert all(storage.exists(key) for key in keys.values())
 
 
 def test_reconcile_apply_cleans_up_exactly_what_it_listed(leftovers, cli):
