@@ -142,6 +142,8 @@ def server_env(schema: str, data_dir: Path, port: int, queue: str) -> dict[str, 
             "CELERY_BROKER_URL": REDIS_URL,
             "VIDEOCOACH_CELERY_QUEUE": queue,
             "VIDEOCOACH_PUBLIC_URL": f"https://127.0.0.1:{port}",
+            # Locust stands in for the proxy on this machine (bench/locustfile.py).
+            "VIDEOCOACH_TRUSTED_PROXIES": "127.0.0.1",
             "VIDEOCOACH_SIGNUP": "open",
             "SMTP_URL": "",
             "PORT": str(port),

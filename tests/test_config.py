@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import secrets
 import stat
 import subprocess
@@ -433,3 +434,56 @@ def test_s3_keys_read_from_files_reach_the_s3_client(tmp_path):
     credentials = app.extensions[STORAGE_KEY].client._request_signer._credentials
     assert credentials.access_key == "videocoach-app"
     assert credentials.secret_key == "s3cr3t-from-a-file"
+
+
+# Trusted proxies and the live channel prefix
+
+
+def test_no_proxy_is_trusted_unless_told(tmp_path):
+    settings = Settings.from_env({"VIDEOCOACH_DATA_DIR": str(tmp_path)})
+    assert settings.trusted_proxies.trusts_nobody
+    assert not settings.trusted_proxies.trusts("127.0.0.1")
+
+
+def test_trusted_proxies_are_a_count_or_addresses_and_networks(tmp_path):
+    def trusted(value: str):
+        env = {"VIDEOCOACH_DATA_DIR": str(tmp_path), "VIDEOCOACH_TRUSTED_PROXIES": value}
+        return Settings.from_env(env).trusted_proxies
+
+    assert trusted("2").hops == 2 and not trusted("2").networks
+    assert trusted(" 0 ").trusts_nobody
+    listed = trusted("127.0.0.1, 10.0.0.0/8,::1,")
+    assert [str(n) for n in listed.networks] == ["127.0.0.1/32", "10.0.0.0/8", "::1/128"]
+    assert listed.trusts("10.20.30.40") and listed.trusts("::1")
+    assert not listed.trusts("192.0.2.1") and not listed.trusts(None)
+
+
+@pytest.mark.parametrize("value", ["proxy", "10.0.0.0/8, caddy", "-1", "1.5", "10.0.0.0/33", ","])
+def test_a_bad_trusted_proxies_value_is_one_sentence(tmp_path, value):
+    env = {"VIDEOCOACH_DATA_DIR": str(tmp_path), "VIDEOCOACH_TRUSTED_PROXIES": value}
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env(env)
+    assert len(caught.value.problems) == 1
+    assert "VIDEOCOACH_TRUSTED_PROXIES must be empty (no proxy), a number" in str(caught.value)
+    assert "not host names" in str(caught.value)
+
+
+def test_the_live_channel_prefix_is_one_per_database_by_default(tmp_path):
+    def prefix(**env: str) -> str:
+        return Settings.from_env({"VIDEOCOACH_DATA_DIR": str(tmp_path), **env}).live_channel_prefix
+
+    school_a = prefix(DATABASE_URL="postgresql://vc:first-password@db:5432/school_a")
+    assert re.fullmatch(r"videocoach:[0-9a-f]{12}:live:", school_a)
+    # Every process of one installation: the same, whatever the password or its spelling.
+    assert prefix(DATABASE_URL="postgres://vc:rotated-password@db:5432/school_a") == school_a
+    assert prefix(DATABASE_URL="postgresql://vc:first-password@db:5432/school_b") != school_a
+    assert "first-password" not in school_a
+    assert prefix() != prefix(VIDEOCOACH_DATA_DIR=str(tmp_path / "other"))  # two SQLite files
+    assert prefix(VIDEOCOACH_LIVE_CHANNEL_PREFIX="school-a:live:") == "school-a:live:"
+
+
+@pytest.mark.parametrize("value", ["school*", "a b", "live[1]", "x" * 101, "école:"])
+def test_a_bad_live_channel_prefix_is_explained(tmp_path, value):
+    env = {"VIDEOCOACH_DATA_DIR": str(tmp_path), "VIDEOCOACH_LIVE_CHANNEL_PREFIX": value}
+    with pytest.raises(ConfigError, match="VIDEOCOACH_LIVE_CHANNEL_PREFIX may hold only"):
+        Settings.from_env(env)

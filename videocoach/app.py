@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
 
 from flask import Flask, Response, current_app, request, session
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from videocoach import db
 from videocoach.accounts.api import blp as accounts_api
@@ -39,9 +39,11 @@ from videocoach.observability.logs import configure_logging
 from videocoach.observability.requests import init_request_tracking
 from videocoach.partnerships.api import blp as partnerships_api
 from videocoach.partnerships.routes import bp as partnership_pages
+from videocoach.proxies import ProxyHeaders
 from videocoach.storage import STORAGE_KEY, open_storage
 from workers.celery_app import init_celery
 
+log = logging.getLogger(__name__)
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
@@ -84,11 +86,18 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
         DEBUG=settings.debug,
     )
     app.wsgi_app = GuardChunkedBodies(app.wsgi_app)  # type: ignore[method-assign]
-    if settings.production:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+    # Outermost, in every mode: everything after it sees the client VIDEOCOACH_TRUSTED_PROXIES
+    # allows, never one a client claimed on its own.
+    app.wsgi_app = ProxyHeaders(app.wsgi_app, settings.trusted_proxies)  # type: ignore[method-assign]
 
     configure_logging(settings.log_format)
     metrics.start_recording(settings.metrics_dir)
+    if settings.production and settings.trusted_proxies.trusts_nobody:
+        log.warning(
+            "VIDEOCOACH_TRUSTED_PROXIES is not set: every request's peer is taken as the "
+            "client. Behind a proxy, set it to the proxy's address (or 1), or every client "
+            "shares the proxy's sign-in rate limit."
+        )
     db.init_app(app, settings.database_url)
     try:
         storage = open_storage(

@@ -7,6 +7,7 @@ Setting VIDEOCOACH_ENV=production switches on the checks that refuse unsafe valu
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import re
@@ -19,6 +20,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from videocoach.errors import ConfigError
+from videocoach.proxies import TrustedProxies
 
 MIN_SECRET_KEY_LENGTH = 32
 # Passwords inside DATABASE_URL, REDIS_URL, ... and POSTGRES_PASSWORD, in production.
@@ -180,6 +182,54 @@ def _path(raw: str | None) -> Path | None:
     return Path(raw).resolve() if raw and raw.strip() else None
 
 
+# It starts a Redis channel pattern (PSUBSCRIBE prefix*), where * ? [ ] \ would match
+# other installations' channels or miss this one's.
+LIVE_CHANNEL_PREFIX = re.compile(r"[A-Za-z0-9:._/-]{1,100}")
+
+
+def without_password(url: str) -> str:
+    """`url` with the password taken out of its user information, if it has one."""
+    parts = urlsplit(url)
+    try:
+        password = parts.password
+    except ValueError:
+        return url
+    if password is None:
+        return url
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    return parts._replace(netloc=f"{userinfo.partition(':')[0]}@{hostport}").geturl()
+
+
+def default_live_channel_prefix(database_url: str) -> str:
+    """One per database: installations sharing a Redis never share live channels (pub/sub
+    ignores Redis database numbers), while every process of one installation (same
+    DATABASE_URL) does. Without the password, so changing it splits nothing."""
+    digest = hashlib.sha256(without_password(database_url).encode()).hexdigest()
+    return f"videocoach:{digest[:12]}:live:"
+
+
+def _live_channel_prefix(env: Mapping[str, str], database_url: str) -> str:
+    raw = (env.get("VIDEOCOACH_LIVE_CHANNEL_PREFIX") or "").strip()
+    if not raw:
+        return default_live_channel_prefix(database_url)
+    if not LIVE_CHANNEL_PREFIX.fullmatch(raw):
+        raise ConfigError(
+            [
+                "VIDEOCOACH_LIVE_CHANNEL_PREFIX may hold only letters, digits and : . _ / - "
+                f"(at most 100), not {raw!r}: it starts the Redis channel names of this "
+                "installation's live events (e.g. school-a:live:)."
+            ]
+        )
+    return raw
+
+
+def _trusted_proxies(env: Mapping[str, str]) -> TrustedProxies:
+    try:
+        return TrustedProxies.parse(env.get("VIDEOCOACH_TRUSTED_PROXIES"))
+    except ValueError as error:
+        raise ConfigError([str(error)]) from None
+
+
 def normalise_database_url(url: str) -> str:
     """Accept the common `postgres://` and `postgresql://` spellings and use psycopg 3."""
     for prefix in ("postgres://", "postgresql://"):
@@ -206,6 +256,10 @@ class Settings:
     ratelimit_storage_uri: str
     invitation_ttl: timedelta
     max_upload_bytes: int
+    # Whose X-Forwarded-* headers are believed (videocoach.proxies): by default nobody's.
+    trusted_proxies: TrustedProxies
+    # Every Redis pub/sub channel of this installation's live events starts with it.
+    live_channel_prefix: str
     s3_endpoint_url: str | None = None
     ffmpeg_binary: str = "ffmpeg"
     ffprobe_binary: str = "ffprobe"
@@ -284,6 +338,8 @@ class Settings:
             ratelimit_storage_uri=env.get("RATELIMIT_STORAGE_URI") or redis_url or "memory://",
             invitation_ttl=timedelta(hours=_number(env, "VIDEOCOACH_INVITATION_TTL_HOURS", 24 * 7)),
             max_upload_bytes=int(_number(env, "VIDEOCOACH_MAX_UPLOAD_BYTES", 10 * 1024**3)),
+            trusted_proxies=_trusted_proxies(env),
+            live_channel_prefix=_live_channel_prefix(env, database_url),
             s3_endpoint_url=env.get("S3_ENDPOINT_URL") or None,
             ffmpeg_binary=env.get("FFMPEG_BINARY") or "ffmpeg",
             ffprobe_binary=env.get("FFPROBE_BINARY") or "ffprobe",
