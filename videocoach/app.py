@@ -110,7 +110,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     app.extensions[STORAGE_KEY] = storage
     app.config["CSP"] = content_security_policy(storage.media_origin())
     init_celery(app, settings)
-    init_live(app, settings.redis_url)
+    init_live(app, settings.redis_url, settings.live_channel_prefix)
     register_extensions(app)
     register_blueprints(app)
     app.after_request(add_security_headers)

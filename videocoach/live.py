@@ -3,7 +3,10 @@
 Two transports behind one small interface. On the embedded default (one web process) a
 `Hub` fans events out to in-process queues. With REDIS_URL set, `publish` goes through
 Redis pub/sub and each web process runs one relay thread that feeds its own `Hub`, so a
-browser connected to one process hears what was done through another.
+browser connected to one process hears what was done through another. Pub/sub ignores
+Redis database numbers, so every channel name starts with the installation's own prefix
+(VIDEOCOACH_LIVE_CHANNEL_PREFIX, derived from DATABASE_URL by default): installations
+sharing a Redis never hear each other.
 
 Services never publish directly: they `announce()` events, which wait on the database
 session and go out after the commit (videocoach.transaction), so nobody is ever told of
@@ -28,7 +31,6 @@ from videocoach import transaction
 
 log = logging.getLogger(__name__)
 
-REDIS_PREFIX = "videocoach:live:"
 # A subscriber that cannot keep up (a stalled browser) loses its oldest events rather
 # than growing without bound; its stream then tells the page to reload its state.
 QUEUE_LIMIT = 1000
@@ -170,17 +172,18 @@ class RedisChannel:
     name = "redis"
     RECONNECT_DELAY_S = 1.0
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, *, prefix: str):
         import redis
 
         self.hub = Hub()
+        self.prefix = prefix
         self._redis = redis.Redis.from_url(url)
         self._relay: threading.Thread | None = None
         self._relay_lock = threading.Lock()
         self._relay_ready = threading.Event()
 
     def publish(self, event: LiveEvent) -> None:
-        self._redis.publish(REDIS_PREFIX + event.topic, event.encode())
+        self._redis.publish(self.prefix + event.topic, event.encode())
 
     def subscribe(self, topics: Iterable[str], owner: str | None = None) -> Subscription:
         self._ensure_relay()
@@ -203,7 +206,7 @@ class RedisChannel:
         while True:
             pubsub = self._redis.pubsub()
             try:
-                pubsub.psubscribe(REDIS_PREFIX + "*")
+                pubsub.psubscribe(self.prefix + "*")
                 # Redis confirms the subscription first; only then is nothing missed.
                 confirmed = None
                 while confirmed is None or confirmed.get("type") != "psubscribe":
@@ -211,18 +214,22 @@ class RedisChannel:
                 self._relay_ready.set()
                 for message in pubsub.listen():
                     if message.get("type") == "pmessage":
-                        self._relay_one(message["data"])
+                        self._relay_one(message["channel"], message["data"])
             except redis.RedisError as error:
                 log.warning("live relay lost Redis (%s); reconnecting", error)
                 time.sleep(self.RECONNECT_DELAY_S)
             finally:
                 pubsub.close()
 
-    def _relay_one(self, raw: bytes) -> None:
+    def _relay_one(self, channel: bytes, raw: bytes) -> None:
         try:
             event = LiveEvent.decode(raw)
         except (ValueError, KeyError, TypeError):
             log.warning("live relay dropped a malformed message")
+            return
+        # The pattern also matches the channels of an installation whose prefix starts with
+        # ours ("school:" and "school:a:"); only our own channel for the event's topic counts.
+        if channel != (self.prefix + event.topic).encode():
             return
         self.hub.deliver(event)
 
@@ -230,8 +237,10 @@ class RedisChannel:
 LiveChannel = InProcessChannel | RedisChannel
 
 
-def init_live(app: Flask, redis_url: str | None) -> LiveChannel:
-    channel: LiveChannel = RedisChannel(redis_url) if redis_url else InProcessChannel()
+def init_live(app: Flask, redis_url: str | None, channel_prefix: str) -> LiveChannel:
+    channel: LiveChannel = (
+        RedisChannel(redis_url, prefix=channel_prefix) if redis_url else InProcessChannel()
+    )
     app.extensions["videocoach.live"] = channel
     return channel
 

@@ -40,12 +40,30 @@ def test_a_subscriber_that_falls_behind_is_told_instead_of_growing(monkeypatch) 
 
 def test_redis_carries_events_between_two_channels() -> None:
     topic = f"meeting:{secrets.token_hex(8)}"
-    listening, publishing = RedisChannel(REDIS_URL), RedisChannel(REDIS_URL)
+    prefix = f"videocoach-test-{secrets.token_hex(4)}:live:"
+    listening = RedisChannel(REDIS_URL, prefix=prefix)
+    publishing = RedisChannel(REDIS_URL, prefix=prefix)
     subscription = listening.subscribe([topic])
     publishing.publish(LiveEvent(topic, "playback", {"position": 4.5}))
     received = subscription.get(5)
     assert received == LiveEvent(topic, "playback", {"position": 4.5})
     subscription.close()
+
+
+def test_a_prefix_that_starts_another_installations_hears_nothing_of_it() -> None:
+    # PSUBSCRIBE "school:*" also matches "school:a:...": the relay checks the whole name.
+    school = f"school-{secrets.token_hex(4)}:"
+    topic = f"meeting:{secrets.token_hex(8)}"
+    outer = RedisChannel(REDIS_URL, prefix=school)
+    inner = RedisChannel(REDIS_URL, prefix=school + "a:")
+    outer_hears, inner_hears = outer.subscribe([topic]), inner.subscribe([topic])
+    inner.publish(LiveEvent(topic, "playback", {"position": 1}))
+    assert inner_hears.get(5) == LiveEvent(topic, "playback", {"position": 1})
+    outer.publish(LiveEvent(topic, "playback", {"position": 2}))
+    # Had the inner installation's event reached it, that would have come first.
+    assert outer_hears.get(5) == LiveEvent(topic, "playback", {"position": 2})
+    outer_hears.close()
+    inner_hears.close()
 
 
 def test_nothing_is_published_before_the_commit_or_after_a_rollback(app) -> None:
