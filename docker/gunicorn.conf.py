@@ -10,8 +10,10 @@ GUNICORN_TIMEOUT     seconds before a stuck worker is killed and replaced (defau
 GUNICORN_KEEPALIVE   seconds an idle keep-alive connection is held open (default 75)
 GUNICORN_BIND        address(es) to listen on, comma-separated (default 127.0.0.1:$PORT)
 PORT                 port of the default address (default 8000)
-FORWARDED_ALLOW_IPS  addresses trusted to send X-Forwarded-Proto (default "127.0.0.1,::1")
 GUNICORN_LOGLEVEL    debug, info, warning, error (default info)
+
+Which proxies' X-Forwarded-For/-Proto/-Host are believed is the app's setting,
+VIDEOCOACH_TRUSTED_PROXIES (docs/configuration.md); gunicorn itself believes none.
 """
 
 from __future__ import annotations
@@ -40,10 +42,9 @@ def _available_cpus() -> int:
     return max(1, min(cpus, -(-int(quota) // int(period))))  # ceiling division
 
 
-# Loopback unless told otherwise: only a proxy on the same machine reaches the app, which
-# trusts that proxy's X-Forwarded-For. compose.yaml sets GUNICORN_BIND=0.0.0.0:8000, since
-# there the container's own network is what the proxy service uses, and web publishes no
-# port on the host.
+# Loopback unless told otherwise: only a proxy on the same machine reaches the app.
+# compose.yaml sets GUNICORN_BIND=0.0.0.0:8000, since there the container's own network is
+# what the proxy service uses, and web publishes no port on the host.
 DEFAULT_BIND = f"127.0.0.1:{_int_env('PORT', 8000)}"
 bind = [part.strip() for part in (os.environ.get("GUNICORN_BIND") or DEFAULT_BIND).split(",")]
 
@@ -84,19 +85,23 @@ preload_app = False
 SHARED_MEMORY_DIR = "/dev/shm"  # noqa: S108
 worker_tmp_dir = SHARED_MEMORY_DIR if os.path.isdir(SHARED_MEMORY_DIR) else None
 
-# The TLS proxy sets X-Forwarded-Proto; gunicorn believes it from these addresses only
-# (its own default: a proxy on this machine). compose.yaml sets "*": the proxy's address on
-# the compose network changes, and web is reachable on that network alone. The app itself
-# (ProxyFix in production) trusts exactly one proxy hop for X-Forwarded-For/-Proto/-Host.
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS") or "127.0.0.1,::1"
+# gunicorn believes no forwarded header from anyone (not even FORWARDED_ALLOW_IPS, its own
+# variable): one place decides who the client is, the app, from VIDEOCOACH_TRUSTED_PROXIES
+# (videocoach/proxies.py), for the scheme as for the address.
+forwarded_allow_ips = ""
+secure_scheme_headers: dict[str, str] = {}
 
 # Logs go to stdout/stderr, where `docker compose logs` collects them. The access log
 # records the path without its query string: invitation tokens travel in the query.
+# client= is the address the app took as the client (what rate limits count; a forwarded
+# one only from a trusted proxy), peer= the address that connected (the proxy, if any).
+# The raw X-Forwarded-For is not logged: anyone can write anything there.
 accesslog = "-"
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
 access_log_format = (
-    '%({x-forwarded-for}i)s %(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s"'
+    'client=%(h)s peer=%({videocoach.peer_addr}e)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s '
+    '%(M)sms "%(a)s"'
 )
 
 

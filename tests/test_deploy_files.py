@@ -15,6 +15,7 @@ import json
 import os
 import re
 import runpy
+import secrets
 import shutil
 import socket
 import subprocess
@@ -184,7 +185,11 @@ def test_only_the_proxy_is_published_and_web_listens_on_the_compose_network():
     assert SERVICES["proxy"]["ports"] == ["80:80", "443:443", "443:443/udp"]
     environment = SERVICES["web"]["environment"]
     assert environment["GUNICORN_BIND"] == "0.0.0.0:8000"
-    assert environment["FORWARDED_ALLOW_IPS"] == "*"
+    # One hop: the proxy, which replaces a client's X-Forwarded-For (test_media_keeps_...).
+    assert environment["VIDEOCOACH_TRUSTED_PROXIES"] == "1"
+    assert Settings.from_env({"VIDEOCOACH_TRUSTED_PROXIES": "1"}).trusted_proxies.hops == 1
+    # gunicorn believes no forwarded header (gunicorn.conf.py); the app alone decides.
+    assert "FORWARDED_ALLOW_IPS" not in environment
     # Only web listens on all addresses; migrate and worker serve nothing.
     for name in ("migrate", "worker"):
         assert "GUNICORN_BIND" not in SERVICES[name]["environment"]
@@ -542,7 +547,7 @@ def test_the_bucket_path_goes_to_minio_without_the_session_cookie(proxy):
 
 
 def gunicorn_settings(monkeypatch: pytest.MonkeyPatch, **env: str) -> dict[str, Any]:
-    for name in ("GUNICORN_BIND", "PORT", "FORWARDED_ALLOW_IPS"):
+    for name in ("GUNICORN_BIND", "PORT"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("VIDEOCOACH_LIVE_STREAMS", "24")  # the file sets it when unset
     for name, value in env.items():
@@ -553,10 +558,9 @@ def gunicorn_settings(monkeypatch: pytest.MonkeyPatch, **env: str) -> dict[str, 
 def test_gunicorn_listens_on_loopback_unless_told_otherwise(monkeypatch):
     settings = gunicorn_settings(monkeypatch)
     assert settings["bind"] == ["127.0.0.1:8000"]
-    assert settings["forwarded_allow_ips"] == "127.0.0.1,::1"
     assert gunicorn_settings(monkeypatch, PORT="9000")["bind"] == ["127.0.0.1:9000"]
-    told = gunicorn_settings(monkeypatch, GUNICORN_BIND="0.0.0.0:8000", FORWARDED_ALLOW_IPS="*")
-    assert told["bind"] == ["0.0.0.0:8000"] and told["forwarded_allow_ips"] == "*"
+    told = gunicorn_settings(monkeypatch, GUNICORN_BIND="0.0.0.0:8000")
+    assert told["bind"] == ["0.0.0.0:8000"]
     both = gunicorn_settings(monkeypatch, GUNICORN_BIND="127.0.0.1:8000, [::1]:8000")
     assert both["bind"] == ["127.0.0.1:8000", "[::1]:8000"]
 
@@ -571,6 +575,71 @@ def test_gunicorn_itself_reads_the_default_address():
         check=False,
     )
     assert re.search(r"^bind\s*=\s*\['127\.0\.0\.1:8000'\]$", result.stdout, re.M), result
+
+
+def test_gunicorn_believes_no_forwarded_header_whatever_its_own_variable_says():
+    result = subprocess.run(
+        [str(BIN / "gunicorn"), "-c", str(DOCKER / "gunicorn.conf.py"), "--print-config", "x:y"],
+        env={"PATH": f"{BIN}:/usr/bin:/bin", "FORWARDED_ALLOW_IPS": "*"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert re.search(r"^forwarded_allow_ips\s*=\s*\[\]$", result.stdout, re.M), result
+    assert re.search(r"^secure_scheme_headers\s*=\s*\{\}$", result.stdout, re.M), result
+
+
+@pytest.mark.parametrize(
+    ("trusted", "client"),
+    [
+        ("", "127.0.0.1"),  # straight to the app: the forged header changes nothing
+        ("127.0.0.1", "203.0.113.9"),  # behind a proxy on this machine
+    ],
+)
+def test_the_access_log_names_the_client_and_the_peer(tmp_path, trusted, client):
+    """gunicorn with the image's settings and production's, the finding's setup: before,
+    the log showed the forged address alone (twice: raw, then as ProxyFix took it)."""
+    redis = "redis://127.0.0.1:6379/15"
+    if not redis_answers(redis):
+        pytest.skip("needs the Redis at 127.0.0.1:6379")
+    port = free_port()
+    env = {
+        "PATH": f"{BIN}:/usr/bin:/bin",
+        "PYTHONPATH": str(ROOT),
+        "VIDEOCOACH_ENV": "production",
+        "VIDEOCOACH_DATA_DIR": str(tmp_path / "data"),
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        # Never connected to by /healthz; production only refuses SQLite.
+        "DATABASE_URL": "postgresql://videocoach@127.0.0.1:5432/test",
+        "REDIS_URL": redis,
+        "CELERY_BROKER_URL": redis,
+        "VIDEOCOACH_TRUSTED_PROXIES": trusted,
+        "WEB_CONCURRENCY": "1",
+        "GUNICORN_THREADS": "2",
+        "PORT": str(port),
+    }
+    args = [str(BIN / "gunicorn"), "-c", str(DOCKER / "gunicorn.conf.py"), "videocoach.wsgi:app"]
+    log_path = tmp_path / "gunicorn.log"
+    with log_path.open("w") as log, running(args, env=env, stdout=log, stderr=subprocess.STDOUT):
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                response = requests.get(
+                    f"http://127.0.0.1:{port}/healthz",
+                    headers={"X-Forwarded-For": "203.0.113.9"},
+                    timeout=5,
+                )
+                break
+            except requests.RequestException:  # not listening yet, or the worker still booting
+                assert time.monotonic() < deadline, log_path.read_text()
+                time.sleep(0.2)
+        assert response.status_code == 200
+        while "GET /healthz" not in log_path.read_text():
+            assert time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.1)
+    line = next(line for line in log_path.read_text().splitlines() if "GET /healthz" in line)
+    assert line.startswith(f"client={client} peer=127.0.0.1 ["), line
 
 
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
