@@ -10,8 +10,9 @@ the status codes per request, the ids of the comments answered with 201, and fai
 Every request goes as if through the TLS proxy of docs/configuration.md: the app runs with
 VIDEOCOACH_ENV=production and VIDEOCOACH_TRUSTED_PROXIES=127.0.0.1, so each request
 carries X-Forwarded-Proto: https and X-Forwarded-For with the simulated user's own address
-(127.x.y.n: a header value only, every byte goes to 127.0.0.1). That keeps the production cookies (Secure),
-CSRF's Referer check for https, and the login rate limit per client address as they are.
+(127.x.y.n: a header value only, every byte goes to 127.0.0.1). That keeps the production
+cookies (Secure), CSRF's Referer check for https, and the login rate limit per client
+address as they are.
 
 - BrowserUser signs in on /login (form + CSRF token, session cookie), then opens a clip's
   review page and loads its comments as review.js does, and writes comments through the
