@@ -44,7 +44,7 @@ class TrustedProxies:
     networks: tuple[IPNetwork, ...] = ()
 
     @classmethod
-    def parse(cls, raw: str | None, name: str = "VIDEOCOACH_TRUSTED_PROXIES") -> TrustedProxies:
+    def parse(cls, raw: str | None) -> TrustedProxies:
         """Raises ValueError with a sentence for the operator when `raw` is none of the forms."""
         text = (raw or "").strip()
         if not text:
@@ -62,9 +62,9 @@ class TrustedProxies:
         if unreadable or not networks:
             shown = ", ".join(repr(part) for part in unreadable) or repr(text)
             raise ValueError(
-                f"{name} must be empty (no proxy), a number of proxies in front of the app "
-                "(1), or the proxies' IP addresses and networks separated by commas "
-                f"(127.0.0.1, 10.0.0.0/8; not host names): {shown} is none of these."
+                "VIDEOCOACH_TRUSTED_PROXIES must be empty (no proxy), a number of proxies in "
+                "front of the app (1), or the proxies' IP addresses and networks separated "
+                f"by commas (127.0.0.1, 10.0.0.0/8; not host names): {shown} is none of these."
             )
         return cls(networks=tuple(networks))
 
@@ -73,6 +73,7 @@ class TrustedProxies:
         return not (self.hops or self.networks)
 
     def trusts(self, address: str | None) -> bool:
+        """`address` is in one of the trusted networks (a count of hops names none)."""
         ip = parse_address(address)
         return ip is not None and any(ip in network for network in self.networks)
 
