@@ -185,9 +185,14 @@ def test_only_the_proxy_is_published_and_web_listens_on_the_compose_network():
     assert SERVICES["proxy"]["ports"] == ["80:80", "443:443", "443:443/udp"]
     environment = SERVICES["web"]["environment"]
     assert environment["GUNICORN_BIND"] == "0.0.0.0:8000"
-    # One hop: the proxy, which replaces a client's X-Forwarded-For (test_media_keeps_...).
-    assert environment["VIDEOCOACH_TRUSTED_PROXIES"] == "1"
-    assert Settings.from_env({"VIDEOCOACH_TRUSTED_PROXIES": "1"}).trusted_proxies.hops == 1
+
+    # One hop: the proxy, which replaces a client's X-Forwarded-For (test_media_keeps_...),
+    # unless docker/.env says otherwise.
+    def trusted(env: Mapping[str, str]) -> str:
+        return deployed(env)["services"]["web"]["environment"]["VIDEOCOACH_TRUSTED_PROXIES"]
+
+    assert trusted(DOT_ENV) == "1"
+    assert trusted({**DOT_ENV, "VIDEOCOACH_TRUSTED_PROXIES": "10.0.0.5"}) == "10.0.0.5"
     # gunicorn believes no forwarded header (gunicorn.conf.py); the app alone decides.
     assert "FORWARDED_ALLOW_IPS" not in environment
     # Only web listens on all addresses; migrate and worker serve nothing.
@@ -726,6 +731,7 @@ def test_generated_secrets_start_production_with_the_compose_settings(tmp_path):
             environment[name] = str(secrets_dir / value.removeprefix("/run/secrets/"))
     settings = Settings.from_env(environment)  # production refuses nothing
     assert settings.production and settings.smtp_url is None
+    assert settings.trusted_proxies.hops == 1  # the proxy service, by count
     assert settings.database_url.startswith("postgresql+psycopg://videocoach:")
     # Run again: nothing is replaced.
     before = {path.name: path.read_text() for path in secrets_dir.iterdir()}
