@@ -221,7 +221,7 @@ class RedisChannel:
             finally:
                 pubsub.close()
 
-    def _relay_one(self, channel: bytes, raw: bytes) -> None:
+    def _relay_one(self, channel: bytes | str, raw: bytes | str) -> None:
         try:
             event = LiveEvent.decode(raw)
         except (ValueError, KeyError, TypeError):
@@ -229,7 +229,9 @@ class RedisChannel:
             return
         # The pattern also matches the channels of an installation whose prefix starts with
         # ours ("school:" and "school:a:"); only our own channel for the event's topic counts.
-        if channel != (self.prefix + event.topic).encode():
+        # str when REDIS_URL asks for ?decode_responses=true
+        name = channel.decode() if isinstance(channel, bytes) else channel
+        if name != self.prefix + event.topic:
             return
         self.hub.deliver(event)
 

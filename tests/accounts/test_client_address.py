@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Iterator
 
@@ -83,3 +84,30 @@ def test_a_count_of_trusted_hops_takes_the_client_that_many_from_the_right(make_
     chains = [f"203.0.113.{n}, {ana}, {edge}" for n in range(4)]
     assert bad_logins(client, chains, peer=inner) == [401, 401, 401, 429]
     assert bad_logins(client, [f"{ana}, {ben}, {edge}"], peer=inner) == [401]
+
+
+def test_production_without_trusted_proxies_warns_that_clients_share_the_proxys_limit(
+    database_url, make_app, migrated_app, caplog
+):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("production mode requires PostgreSQL")
+    production = {
+        "VIDEOCOACH_ENV": "production",
+        "SECRET_KEY": secrets.token_urlsafe(36),
+        "REDIS_URL": "redis://127.0.0.1:6379/15",
+        "CELERY_BROKER_URL": "redis://127.0.0.1:6379/15",
+    }
+    apps = []
+    try:
+        with caplog.at_level(logging.WARNING, logger="videocoach.app"):
+            apps.append(make_app(**production))
+            warned = [r.getMessage() for r in caplog.records]
+            caplog.clear()
+            apps.append(make_app(**production, VIDEOCOACH_TRUSTED_PROXIES="127.0.0.1"))
+        assert any("VIDEOCOACH_TRUSTED_PROXIES is not set" in message for message in warned)
+        assert not any("VIDEOCOACH_TRUSTED_PROXIES" in r.getMessage() for r in caplog.records)
+    finally:
+        for app in apps:
+            app.extensions["videocoach.engine"].dispose()
+        limiter.reset()
+        limiter.init_app(migrated_app)

@@ -38,11 +38,12 @@ def test_a_subscriber_that_falls_behind_is_told_instead_of_growing(monkeypatch) 
     assert [slow.get(0.01).data["n"] for _ in range(3)] == [0, 1, 2]
 
 
-def test_redis_carries_events_between_two_channels() -> None:
+@pytest.mark.parametrize("options", ["", "?decode_responses=true"])
+def test_redis_carries_events_between_two_channels(options: str) -> None:
     topic = f"meeting:{secrets.token_hex(8)}"
     prefix = f"videocoach-test-{secrets.token_hex(4)}:live:"
-    listening = RedisChannel(REDIS_URL, prefix=prefix)
-    publishing = RedisChannel(REDIS_URL, prefix=prefix)
+    listening = RedisChannel(REDIS_URL + options, prefix=prefix)
+    publishing = RedisChannel(REDIS_URL + options, prefix=prefix)
     subscription = listening.subscribe([topic])
     publishing.publish(LiveEvent(topic, "playback", {"position": 4.5}))
     received = subscription.get(5)
