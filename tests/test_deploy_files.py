@@ -48,6 +48,8 @@ COMPOSE = yaml.safe_load(COMPOSE_TEXT)
 SERVICES: dict[str, dict[str, Any]] = COMPOSE["services"]
 # What a deployment would have in docker/.env, for interpolation.
 DOT_ENV = {"VIDEOCOACH_PUBLIC_URL": "https://videocoach.example.org"}
+# The services that run the app's own image.
+APP = ("migrate", "web", "worker")
 # Secrets of the images compose.yaml runs, besides the app's own.
 IMAGE_SECRETS = ("POSTGRES_PASSWORD", "MINIO_ROOT_PASSWORD", "APP_SECRET_KEY")
 
@@ -188,11 +190,13 @@ def test_only_the_proxy_is_published_and_web_listens_on_the_compose_network():
 
     # One hop: the proxy, which replaces a client's X-Forwarded-For (test_media_keeps_...),
     # unless docker/.env says otherwise.
-    def trusted(env: Mapping[str, str]) -> str:
-        return deployed(env)["services"]["web"]["environment"]["VIDEOCOACH_TRUSTED_PROXIES"]
+    # migrate and worker too, so none warns at start that no proxy is trusted.
+    def trusted(env: Mapping[str, str]) -> set[str]:
+        services = deployed(env)["services"]
+        return {services[name]["environment"]["VIDEOCOACH_TRUSTED_PROXIES"] for name in APP}
 
-    assert trusted(DOT_ENV) == "1"
-    assert trusted({**DOT_ENV, "VIDEOCOACH_TRUSTED_PROXIES": "10.0.0.5"}) == "10.0.0.5"
+    assert trusted(DOT_ENV) == {"1"}
+    assert trusted({**DOT_ENV, "VIDEOCOACH_TRUSTED_PROXIES": "10.0.0.5"}) == {"10.0.0.5"}
     # gunicorn believes no forwarded header (gunicorn.conf.py); the app alone decides.
     assert "FORWARDED_ALLOW_IPS" not in environment
     # Only web listens on all addresses; migrate and worker serve nothing.

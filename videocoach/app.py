@@ -94,9 +94,9 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     metrics.start_recording(settings.metrics_dir)
     if settings.production and settings.trusted_proxies.trusts_nobody:
         log.warning(
-            "VIDEOCOACH_TRUSTED_PROXIES is not set: every request's peer is taken as the "
-            "client. Behind a proxy, set it to the proxy's address (or 1), or every client "
-            "shares the proxy's sign-in rate limit."
+            "VIDEOCOACH_TRUSTED_PROXIES names no proxy: every request's peer is taken as "
+            "the client. Behind a proxy, set it to the proxy's address (or 1), or every "
+            "client shares the proxy's sign-in rate limit."
         )
     db.init_app(app, settings.database_url)
     try:
