@@ -82,6 +82,25 @@ def test_a_count_believes_that_many_hops_from_the_right():
     assert seen["scheme"] == "https"
 
 
+def test_a_count_takes_the_scheme_a_proxy_passed_on_unchanged():
+    # Caddy, like nginx's `proxy_set_header`, replaces X-Forwarded-Proto: behind a load
+    # balancer it passes the balancer's one on, so two proxies leave one value.
+    seen = seen_by_an_app(
+        "2", "10.0.0.2", X_Forwarded_For="203.0.113.9, 10.0.0.1", X_Forwarded_Proto="https"
+    )
+    assert seen["client"] == "203.0.113.9" and seen["scheme"] == "https"
+
+
+def test_a_count_believes_nothing_from_fewer_proxies_than_it_names():
+    seen = seen_by_an_app("2", "10.0.0.2", **FORWARDED)
+    assert seen == {
+        "client": "10.0.0.2",
+        "peer": "10.0.0.2",
+        "scheme": "http",
+        "host": "app.internal",
+    }
+
+
 def test_the_scheme_is_the_one_the_proxy_nearest_the_client_saw():
     # Two trusted proxies; the inner one kept the outer one's X-Forwarded-Proto (Caddy does).
     seen = seen_by_an_app(
@@ -106,7 +125,7 @@ NETWORKS = TrustedProxies.parse("127.0.0.1, 10.0.0.0/8")
 @pytest.mark.parametrize(
     ("forwarded_for", "client", "proxies"),
     [
-        ([], "10.0.0.1", 0),  # the proxy's own request (a health check)
+        ([], "10.0.0.1", 1),  # the proxy's own request (a health check)
         (["198.51.100.4", "203.0.113.9"], "203.0.113.9", 1),  # the left one was forged
         (["203.0.113.9", "10.0.0.3"], "203.0.113.9", 2),
         (["203.0.113.9:51234"], "203.0.113.9", 1),
@@ -118,6 +137,10 @@ def test_x_forwarded_for_is_walked_from_the_right_past_trusted_addresses(
     forwarded_for, client, proxies
 ):
     assert resolve_client(NETWORKS, "10.0.0.1", forwarded_for) == (client, proxies)
+
+
+def test_a_peer_that_is_no_trusted_proxy_is_the_client():
+    assert resolve_client(NETWORKS, "192.0.2.7", ["203.0.113.9"]) == ("192.0.2.7", 0)
 
 
 def test_addresses_are_read_as_proxies_write_them():

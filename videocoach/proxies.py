@@ -4,11 +4,12 @@ VIDEOCOACH_TRUSTED_PROXIES says it (docs/configuration.md, "Behind a proxy"):
 - empty (the default): no proxy. The peer is the client and X-Forwarded-* are ignored, so
   a client that reaches the app directly cannot claim another address per request.
 - a number N: exactly N proxies stand in front, and nothing else can reach the app. The
-  client is the Nth address from the right of X-Forwarded-For (werkzeug's ProxyFix).
+  client is the Nth address from the right of X-Forwarded-For.
 - addresses and networks, comma-separated (127.0.0.1, 10.0.0.0/8): headers are believed
   only from a peer among them. X-Forwarded-For is walked from the right past trusted
   addresses; the first other one is the client. What a client wrote further left (a
   forged header it sent to the proxy) is never read.
+Either way the scheme and host are the ones the proxy nearest the client reported.
 
 The middleware puts the client in REMOTE_ADDR, where request.remote_addr, the rate limits,
 the sessions list and gunicorn's access log (%(h)s) read it, and keeps the peer (the TCP
@@ -22,7 +23,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from werkzeug.http import parse_list_header
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -98,8 +98,13 @@ def parse_address(value: str | None) -> IPAddress | None:
 def resolve_client(
     trusted: TrustedProxies, peer: str | None, forwarded_for: list[str]
 ) -> tuple[str | None, int]:
-    """The client's address, and how many trusted proxies passed the request on (0: the
-    peer is not a trusted proxy, so it is the client)."""
+    """The client's address, and how many trusted proxies passed the request on: 0 when
+    their headers are not believed (the peer is no trusted proxy, so it is the client)."""
+    if trusted.hops:
+        if len(forwarded_for) < trusted.hops:
+            return peer, 0  # fewer proxies than there should be wrote: believe none
+        ip = parse_address(forwarded_for[-trusted.hops])
+        return (str(ip), trusted.hops) if ip else (peer, 0)
     if not trusted.trusts(peer):
         return peer, 0
     chain = [peer]  # nearest first: the peer, then what each trusted proxy saw
@@ -113,8 +118,8 @@ def resolve_client(
         if not trusted.trusts(chain[-1]):
             break
     # Past the loop without an untrusted entry, the farthest trusted machine is the client
-    # (a computer on the proxy's own network).
-    return chain[-1], len(chain) - 1
+    # (a computer on the proxy's own network, or the proxy itself for its health check).
+    return chain[-1], max(1, len(chain) - 1)
 
 
 def _nearest_client_value(header: str | None, proxies: int) -> str | None:
@@ -133,31 +138,26 @@ class ProxyHeaders:
     def __init__(self, app: WSGIApplication, trusted: TrustedProxies) -> None:
         self.app = app
         self.trusted = trusted
-        hops = trusted.hops
-        self._by_count = ProxyFix(app, x_for=hops, x_proto=hops, x_host=hops) if hops else None
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        environ[PEER_ADDR] = environ.get("REMOTE_ADDR")
-        if self._by_count is not None:
-            return self._by_count(environ, start_response)
-        if self.trusted.networks:
-            self._believe_trusted_proxies(environ)
+        peer = environ.get("REMOTE_ADDR")
+        environ[PEER_ADDR] = peer
+        if not self.trusted.trusts_nobody:
+            forwarded_for = parse_list_header(environ.get("HTTP_X_FORWARDED_FOR") or "")
+            client, proxies = resolve_client(self.trusted, peer, forwarded_for)
+            if proxies:
+                environ["REMOTE_ADDR"] = client
+                _believe_scheme_and_host(environ, proxies)
         return self.app(environ, start_response)
 
-    def _believe_trusted_proxies(self, environ: WSGIEnvironment) -> None:
-        peer = environ.get("REMOTE_ADDR")
-        if not self.trusted.trusts(peer):
-            return
-        forwarded_for = parse_list_header(environ.get("HTTP_X_FORWARDED_FOR") or "")
-        client, proxies = resolve_client(self.trusted, peer, forwarded_for)
-        environ["REMOTE_ADDR"] = client
-        hops = max(proxies, 1)  # the peer is a trusted proxy, with or without X-Forwarded-For
-        scheme = _nearest_client_value(environ.get("HTTP_X_FORWARDED_PROTO"), hops)
-        if scheme and scheme.lower() in SCHEMES:
-            environ["wsgi.url_scheme"] = scheme.lower()
-        host = _nearest_client_value(environ.get("HTTP_X_FORWARDED_HOST"), hops)
-        if host:
-            environ["HTTP_HOST"] = environ["SERVER_NAME"] = host
-            # "]": an IPv6 address without a port (as in werkzeug's ProxyFix)
-            if ":" in host and not host.endswith("]"):
-                environ["SERVER_NAME"], environ["SERVER_PORT"] = host.rsplit(":", 1)
+
+def _believe_scheme_and_host(environ: WSGIEnvironment, proxies: int) -> None:
+    scheme = _nearest_client_value(environ.get("HTTP_X_FORWARDED_PROTO"), proxies)
+    if scheme and scheme.lower() in SCHEMES:
+        environ["wsgi.url_scheme"] = scheme.lower()
+    host = _nearest_client_value(environ.get("HTTP_X_FORWARDED_HOST"), proxies)
+    if host:
+        environ["HTTP_HOST"] = environ["SERVER_NAME"] = host
+        # "]": an IPv6 address without a port (as in werkzeug's ProxyFix)
+        if ":" in host and not host.endswith("]"):
+            environ["SERVER_NAME"], environ["SERVER_PORT"] = host.rsplit(":", 1)
