@@ -9,4 +9,6 @@ from flask_wtf import CSRFProtect
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
+# Keyed on request.remote_addr: the client videocoach.proxies resolved, never an address a
+# client claims in X-Forwarded-For unless a trusted proxy wrote it.
 limiter = Limiter(key_func=get_remote_address)
