@@ -648,7 +648,10 @@ def test_the_access_log_names_the_client_and_the_peer(tmp_path, trusted, client)
             assert time.monotonic() < deadline, log_path.read_text()
             time.sleep(0.1)
     line = next(line for line in log_path.read_text().splitlines() if "GET /healthz" in line)
-    assert line.startswith(f"client={client} peer=127.0.0.1 ["), line
+    # Production logs JSON lines: the access line's text, and its parts as fields.
+    access = json.loads(line)
+    assert access["message"].startswith(f"client={client} peer=127.0.0.1 ["), line
+    assert (access["client_address"], access["peer_address"]) == (client, "127.0.0.1")
 
 
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())

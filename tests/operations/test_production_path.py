@@ -369,9 +369,9 @@ def test_the_production_path_end_to_end(installation, media_samples, tmp_path):
         for line in _json_lines(installation.logs["gunicorn"])
         if line.get("logger") == "gunicorn.access"
     ]
-    assert any(
-        line.get("request_id") == "e2e-last-patch" and line["method"] == "PATCH" for line in access
-    )
+    [last_patch] = [line for line in access if line.get("request_id") == "e2e-last-patch"]
+    assert last_patch["method"] == "PATCH" and last_patch["status"] == "204"
+    assert last_patch["client_address"] == last_patch["peer_address"] == "127.0.0.1"
     worker_lines = _json_lines(installation.logs["worker1"]) + _json_lines(
         installation.logs["worker2"]
     )

@@ -109,8 +109,9 @@ def configure_logging(log_format: str, level: int = logging.INFO) -> None:
 
 # gunicorn's access log atoms worth a field of their own in a JSON line.
 GUNICORN_ACCESS_FIELDS = {
-    "h": "peer_address",
-    "{x-forwarded-for}i": "forwarded_for",
+    # The client the app took (videocoach.proxies rewrites REMOTE_ADDR), and who connected.
+    "h": "client_address",
+    "{videocoach.peer_addr}e": "peer_address",
     "m": "method",
     "U": "path",
     "s": "status",
