@@ -145,6 +145,8 @@ def _log_config() -> dict[str, object]:
 
 # gunicorn's own lines (start, workers, access) in the app's format: JSON in production.
 logconfig_dict = _log_config()
+# Token-bearing paths (reset and unsubscribe links) are logged without their token.
+logger_class = "videocoach.observability.gunicorn_logging.RedactingLogger"
 
 
 def on_starting(server) -> None:  # type: ignore[no-untyped-def]

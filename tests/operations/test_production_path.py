@@ -363,12 +363,26 @@ def test_the_production_path_end_to_end(installation, media_samples, tmp_path):
     assert _metric(text, "videocoach_emails_total", outcome="kept") >= 1
     assert requests.get(f"{installation.url}/metrics", timeout=30).status_code == 404
 
+    # Links that carry a token are logged without it.
+    link_tokens = [secrets.token_urlsafe(24) for _ in range(2)]
+    for path in (
+        f"/password/reset/{link_tokens[0]}",
+        f"/notifications/unsubscribe/{link_tokens[1]}",
+    ):
+        assert requests.get(f"{installation.url}{path}?x=1", timeout=30).status_code in (200, 404)
+
     # JSON log lines; the job's lines carry the id of the request that queued it.
-    access = [
-        line
-        for line in _json_lines(installation.logs["gunicorn"])
-        if line.get("logger") == "gunicorn.access"
-    ]
+    redacted = {"/password/reset/[token]", "/notifications/unsubscribe/[token]"}
+    deadline = time.monotonic() + 30  # a gunicorn process writes its line once it has answered
+    while True:
+        access = [
+            line
+            for line in _json_lines(installation.logs["gunicorn"])
+            if line.get("logger") == "gunicorn.access"
+        ]
+        if redacted <= {line["path"] for line in access} or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     [last_patch] = [line for line in access if line.get("request_id") == "e2e-last-patch"]
     assert last_patch["method"] == "PATCH" and last_patch["status"] == "204"
     assert last_patch["client_address"] == last_patch["peer_address"] == "127.0.0.1"
@@ -381,6 +395,8 @@ def test_the_production_path_end_to_end(installation, media_samples, tmp_path):
     )
     everything = "".join(path.read_text() for path in installation.logs.values())
     assert PASSWORD not in everything and teacher not in everything and coach not in everything
+    assert not any(token in everything for token in link_tokens)
+    assert redacted <= {line["path"] for line in access}
 
     # The export a leaving teacher takes along, from the production settings.
     target = tmp_path / "export" / "tess.zip"
