@@ -49,6 +49,20 @@
     if (clip.media.poster && !player.getAttribute("poster")) player.poster = clip.media.poster;
   }
 
+  // The quick copy is deleted once the web rendition exists, so a player still reading it
+  // (from the bucket, by a presigned link) would fail at its next seek. Load the video's
+  // URL again, which now leads to the web rendition, at the same moment.
+  function switchToWebRendition(player) {
+    var at = player.currentTime;
+    var wasPlaying = !player.paused;
+    player.addEventListener("loadedmetadata", function resume() {
+      player.removeEventListener("loadedmetadata", resume);
+      try { player.currentTime = at; } catch (e) { /* not seekable yet */ }
+      if (wasPlaying) player.play();
+    });
+    player.src = player.getAttribute("src");
+  }
+
   function poll(box) {
     fetch(box.dataset.clipStatus, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (response) { return response.ok ? response.json() : null; })
@@ -60,7 +74,9 @@
         if (clip.status === "ready" || clip.status === "failed") {
           // Once, because this box only polls while the clip waits or is processed. A page
           // that already plays the quick copy keeps playing: only a failure redraws it.
-          var playing = document.getElementById("player") && clip.status === "ready";
+          var player = document.getElementById("player");
+          var playing = player && clip.status === "ready";
+          if (playing && player.getAttribute("src")) switchToWebRendition(player);
           if (box.hasAttribute("data-reload-when-done") && !playing) window.location.reload();
           return;
         }

@@ -1,9 +1,9 @@
 """The processing chain, as explicit steps recorded on the clip.
 
 probe -> playable (fast-path remux) -> checksum -> transcode with images and
-waveform in one ffmpeg process -> ready. Each step is idempotent (it skips work
-whose output is already recorded), reports progress on the clip, and can be run
-again by a person ("try again"). A job claims the clip with a token and keeps a
+waveform in one ffmpeg process -> drop the fast-path remux -> ready. Each step is
+idempotent (it skips work whose output is already recorded), reports progress on the
+clip, and can be run again by a person ("try again"). A job claims the clip with a token and keeps a
 heartbeat, so a crashed job's clip is picked up again and two jobs never work
 on the same clip at once. The transcode waits for a fair turn (workers/turns.py).
 """
@@ -323,6 +323,7 @@ def run_steps(clip_id: str, report: Reporter, work: Path) -> None:
             if not has_turn:
                 turn.enter_context(turns.transcode_turn(clip))
             step_transcode(clip, source, facts, work, report)
+    step_drop_quick_copy(clip)
     clip.status = ClipStatus.READY.value
     clip.progress = 1.0
     clip.step = None
@@ -499,6 +500,19 @@ def step_transcode(
     record_asset(clip, AssetKind.WEB, files.WEB, web, "video/mp4")
     transaction.commit()
     shutil.rmtree(out, ignore_errors=True)
+
+
+def step_drop_quick_copy(clip: Clip) -> None:
+    """The web rendition is recorded and committed, so the fast path's remux is never
+    served again: a second copy of the video, as large as the upload. Its row goes first
+    (committed), then the object, so no row ever points at a missing file; the object is
+    deleted on every pass, so one that stopped between the two finishes the job (deleting
+    a missing object is not an error)."""
+    quick = next((a for a in clip.assets if a.kind == AssetKind.PLAYABLE.value), None)
+    if quick is not None:
+        clip.assets.remove(quick)
+        transaction.commit()
+    current_storage().delete(files.key(clip.id, files.PLAYABLE))
 
 
 def step_captions(clip: Clip, source: Path, facts: ProbeFacts, out: Path) -> None:

@@ -19,7 +19,7 @@ from videocoach.clips.models import AssetKind, ClipAsset
 from videocoach.media.commands import language_name
 
 ORIGINAL = "original"  # the upload, byte for byte (served to the uploader as a download)
-PLAYABLE = "playable.mp4"  # the fast path's stream copy, until the web rendition exists
+PLAYABLE = "playable.mp4"  # the fast path's stream copy, deleted once the web rendition exists
 WEB = "web.mp4"  # the web rendition (H.264 High + AAC, faststart)
 VIDEO = "video.mp4"  # public name only: WEB once it exists, else PLAYABLE
 POSTER = "poster.jpg"
@@ -29,11 +29,48 @@ STORYBOARD_SHEET_DIR = "storyboard/"
 CAPTIONS_DIR = "captions/"
 UNDETERMINED_LANGUAGE = "und"
 _CAPTION_NAME = re.compile(r"^captions/(?P<track>\d+)-(?P<language>[A-Za-z0-9-]+)\.vtt$")
+CLIPS_PREFIX = "clips/"  # every stored object of every clip lies under it
+
+
+@dataclass(frozen=True)
+class ReadyFile:
+    """One kind of object a ready clip keeps in storage, written as docs/configuration.md
+    writes it: a name, or a pattern with placeholders (`NNN`, `<track>`, `<language>`)."""
+
+    pattern: str
+    always: bool  # every ready clip has it (else only some: captions need subtitle tracks)
+
+    def matches(self, name: str) -> bool:
+        regex = re.escape(self.pattern)
+        for placeholder, part in _PLACEHOLDERS.items():
+            regex = regex.replace(re.escape(placeholder), part)
+        return re.fullmatch(regex, name) is not None
+
+
+_PLACEHOLDERS = {"NNN": r"\d{3,}", "<track>": r"\d+", "<language>": r"[A-Za-z0-9-]+"}
+
+# Everything a ready clip stores, and nothing more: no second copy of the video (the fast
+# path's PLAYABLE is deleted once WEB is recorded). docs/configuration.md lists the same
+# names, and the tests compare a ready clip's storage listing with this.
+READY_FILES = (
+    ReadyFile(ORIGINAL, always=True),
+    ReadyFile(WEB, always=True),
+    ReadyFile(POSTER, always=True),
+    ReadyFile(STORYBOARD, always=True),
+    ReadyFile(f"{STORYBOARD_SHEET_DIR}NNN.jpg", always=True),
+    ReadyFile(WAVEFORM, always=True),
+    ReadyFile(f"{CAPTIONS_DIR}<track>-<language>.vtt", always=False),
+)
+
+
+def kept_when_ready(name: str) -> bool:
+    """Whether a ready clip keeps the object called `name` (one of READY_FILES)."""
+    return any(ready.matches(name) for ready in READY_FILES)
 
 
 def clip_prefix(clip_id: str) -> str:
     """Every stored object of the clip lies under this prefix."""
-    return f"clips/{clip_id}/"
+    return f"{CLIPS_PREFIX}{clip_id}/"
 
 
 def scratch_root(data_dir: Path) -> Path:
