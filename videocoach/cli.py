@@ -1,5 +1,6 @@
 """The `videocoach` command: serve, worker, db upgrade, create-user, send-digests, and the
-operator tasks (requeue, export-partnership, purge-user, reconcile: docs/operations.md)."""
+operator tasks (requeue, export-partnership, purge-user, reconcile, storage migrate:
+docs/operations.md)."""
 
 from __future__ import annotations
 
@@ -371,6 +372,104 @@ def reconcile(dry_run: bool, min_age: int) -> None:
         f"{done.objects_deleted} orphaned objects, {done.uploads_removed} expired uploads "
         f"and {done.staged_files_removed} stray staged files."
     )
+
+
+@main.group()
+def storage() -> None:
+    """Where the media live (VIDEOCOACH_STORAGE)."""
+
+
+@storage.command("migrate")
+@click.option(
+    "--to",
+    "target",
+    required=True,
+    metavar="s3://BUCKET[/PREFIX]",
+    help="The bucket (and prefix) to copy the media to; the endpoint and key come from "
+    "S3_ENDPOINT_URL and AWS_*, as for the service.",
+)
+def storage_migrate(target: str) -> None:
+    """Copy the media from local files to an S3 bucket, for a switch to object storage.
+
+    \b
+    Copies every stored object (originals, renditions, images, captions) and checks
+    each copy: its size, and the SHA-256 of originals read back from the bucket.
+    Objects already in the bucket with the same size are skipped, so an interrupted
+    run resumes when run again. Nothing local is changed or deleted. At the end it
+    prints the setting that switches the service to the bucket. See
+    docs/operations.md.
+
+    Exit status: 0 every object is in the bucket; 1 some are not (the reason is
+    printed; run it again); 2 the target is not an S3 bucket.
+    """
+    from videocoach.errors import Invalid
+    from videocoach.operations import storage_migrate as migration
+    from videocoach.storage import StorageError
+
+    last: list[migration.Step] = []
+
+    def show(step: migration.Step) -> None:
+        last[:] = [step]
+        tally = step.tally
+        click.echo(
+            f"[{tally.done}/{tally.total}] {step.outcome} {step.key} ({human_size(step.size)}); "
+            f"{human_size(tally.done_bytes)} of {human_size(tally.total_bytes)}"
+        )
+
+    app = _make_app()
+    with app.app_context():
+        try:
+            done = migration.migrate(target, on_step=show)
+        except Invalid as error:
+            click.echo(error.message, err=True)
+            sys.exit(2)
+        except DomainError as error:
+            _refuse(error)
+        except (StorageError, OSError, KeyboardInterrupt) as error:
+            so_far = f" after {last[0].tally.done} objects" if last else ""
+            why = "it was interrupted" if isinstance(error, KeyboardInterrupt) else str(error)
+            click.echo(
+                f"The migration stopped{so_far}: {why}. Nothing local was changed; run the "
+                "same command again to copy the rest.",
+                err=True,
+            )
+            sys.exit(1)
+    click.echo(
+        f"Copied {done.copied} objects ({human_size(done.copied_bytes)}), "
+        f"{done.checksums_verified} of them checked against their SHA-256; skipped "
+        f"{done.skipped} already in the bucket ({human_size(done.skipped_bytes)})"
+        + (f"; {done.gone} deleted locally meanwhile" if done.gone else "")
+        + "."
+    )
+    if done.problems:
+        click.echo(f"{len(done.problems)} objects could not be copied:", err=True)
+        for problem in done.problems:
+            click.echo(f"  {problem}", err=True)
+        click.echo("Run the same command again once the cause is fixed.", err=True)
+        sys.exit(1)
+    click.echo("Every object is in the bucket. To switch over:")
+    click.echo("  1. Stop videocoach (web and workers), then run this command once more.")
+    endpoint = f"S3_ENDPOINT_URL={done.endpoint_url} and " if done.endpoint_url else ""
+    click.echo(f"  2. Set (keep {endpoint}the AWS_* key this run used):")
+    for name, value in done.settings_to_set().items():
+        click.echo(f"       {name}={value}")
+    click.echo("  3. Start videocoach again.")
+    click.echo(
+        f"The local files in {done.source_root} were not changed: delete them once the "
+        "service runs from the bucket."
+    )
+
+
+def human_size(size: int) -> str:
+    """A byte count for people: "512 bytes", "3.4 KB", "20.6 MB", "1.2 GB" (powers of 1024)."""
+    if size < 1024:
+        return f"{size} bytes"
+    value, unit = size / 1024, "KB"
+    for bigger in ("MB", "GB"):
+        if value < 1024:
+            break
+        value, unit = value / 1024, bigger
+    return f"{value:.1f} {unit}"
 
 
 if __name__ == "__main__":
