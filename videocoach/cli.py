@@ -341,6 +341,9 @@ def reconcile(dry_run: bool, min_age: int) -> None:
       (--apply hands them to the workers again, as every worker's reconcile does).
     Orphaned stored objects: files under clips/ that no clip owns
       (--apply deletes them).
+    Replaced quick copies: the fast path's copy of a clip whose web rendition
+      exists, kept by clips processed before the pipeline deleted it
+      (--apply deletes them).
     Abandoned uploads: resumable uploads past their expiry, and staged files
       with no upload (--apply deletes them).
 
@@ -369,8 +372,9 @@ def reconcile(dry_run: bool, min_age: int) -> None:
             sys.exit(1)
     click.echo(
         f"Handed {len(done.handed_over)} clips to the workers again; deleted "
-        f"{done.objects_deleted} orphaned objects, {done.uploads_removed} expired uploads "
-        f"and {done.staged_files_removed} stray staged files."
+        f"{done.objects_deleted} orphaned objects, {done.quick_copies_deleted} replaced "
+        f"quick copies, {done.uploads_removed} expired uploads and "
+        f"{done.staged_files_removed} stray staged files."
     )
 
 

@@ -26,6 +26,7 @@ from sqlalchemy.exc import OperationalError
 
 from videocoach import db, transaction
 from videocoach.clips import dispatch, files
+from videocoach.clips import services as clips
 from videocoach.clips.models import AssetKind, Clip, ClipAsset, ClipStatus
 from videocoach.config import current_settings
 from videocoach.db import new_id, utcnow
@@ -503,16 +504,8 @@ def step_transcode(
 
 
 def step_drop_quick_copy(clip: Clip) -> None:
-    """The web rendition is recorded and committed, so the fast path's remux is never
-    served again: a second copy of the video, as large as the upload. Its row goes first
-    (committed), then the object, so no row ever points at a missing file; the object is
-    deleted on every pass, so one that stopped between the two finishes the job (deleting
-    a missing object is not an error)."""
-    quick = next((a for a in clip.assets if a.kind == AssetKind.PLAYABLE.value), None)
-    if quick is not None:
-        clip.assets.remove(quick)
-        transaction.commit()
-    current_storage().delete(files.key(clip.id, files.PLAYABLE))
+    """After the commit that recorded the web rendition: the fast path's remux goes."""
+    clips.drop_replaced_quick_copy(clip)
 
 
 def step_captions(clip: Clip, source: Path, facts: ProbeFacts, out: Path) -> None:

@@ -17,7 +17,7 @@ from tests.helpers.tus import metadata_header
 from tests.studio import make_studio
 from videocoach import db
 from videocoach.clips import files, uploads
-from videocoach.clips.models import Clip, Upload
+from videocoach.clips.models import Clip, ClipAsset, Upload
 from videocoach.db import utcnow
 from videocoach.storage import LocalStorage, open_storage
 
@@ -145,8 +145,8 @@ def test_reconcile_apply_cleans_up_exactly_what_it_listed(leftovers, cli):
     result = cli("reconcile", "--apply")
     assert result.exit_code == 0, result.output
     assert (
-        "Handed 1 clips to the workers again; deleted 2 orphaned objects, 1 expired uploads "
-        "and 1 stray staged files." in result.stdout
+        "Handed 1 clips to the workers again; deleted 2 orphaned objects, 0 replaced quick "
+        "copies, 1 expired uploads and 1 stray staged files." in result.stdout
     )
     # Listed and handed over are the same clips: the listing follows dispatch.reconcile.
     assert read(studio.app, Clip, studio.ids["stuck"]).dispatched_at is not None
@@ -169,6 +169,40 @@ def test_a_processed_clip_leaves_nothing_to_reconcile(studio, media_samples, cli
     result = cli("reconcile", "--min-age", "0")
     assert result.exit_code == 0, result.output
     assert result.stdout.rstrip().endswith("Nothing to reconcile.")
+
+
+def test_quick_copies_kept_from_before_are_listed_and_deleted_with_their_rows(
+    studio, media_samples, cli
+):
+    """A clip made ready before the pipeline deleted the fast path's remux still has it:
+    reconcile lists it, and --apply removes its row, then the object."""
+    clip_id = studio.upload(media_samples["h264_aac.mp4"]).json["clip"]["id"]
+    assert studio.clip(clip_id)["status"] == "ready"
+    storage, quick = studio.storage(), files.key(clip_id, files.PLAYABLE)
+    with studio.app.app_context():  # as such a clip was left
+        with storage.open(files.key(clip_id, files.WEB)) as web:
+            stored = storage.put_bytes(quick, web.read(), "video/mp4")
+        db.session.add(
+            ClipAsset(
+                clip_id=clip_id, kind="playable", name=files.PLAYABLE, key=quick, size=stored.size
+            )
+        )
+        db.session.commit()
+
+    listed = cli("reconcile", "--min-age", "0")
+    assert "Quick copies the web rendition replaced: 1\n" in listed.stdout
+    assert f"  {quick}  {stored.size} bytes\n" in listed.stdout
+    assert "Orphaned stored objects: 0" in listed.stdout and storage.exists(quick)
+    applied = cli("reconcile", "--apply", "--min-age", "0")
+    assert applied.exit_code == 0, applied.output
+    assert "deleted 0 orphaned objects, 1 replaced quick copies," in applied.stdout
+    assert not storage.exists(quick)
+    with studio.app.app_context():
+        names = db.session.scalars(select(ClipAsset.name).where(ClipAsset.clip_id == clip_id))
+        assert files.PLAYABLE not in set(names)
+    assert studio.get(studio.clip(clip_id)["media"]["video"]).status_code == 200
+    again = cli("reconcile", "--min-age", "0")
+    assert again.stdout.rstrip().endswith("Nothing to reconcile.")
 
 
 def test_files_a_purge_could_not_delete_are_found_and_removed_later(

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from videocoach import access, db, limits, live
+from videocoach import access, db, limits, live, transaction
 from videocoach.accounts.models import User
 from videocoach.clips import dispatch, files
 from videocoach.clips.models import AssetKind, Clip, ClipAsset, ClipStatus, ClipView, Visibility
@@ -201,6 +201,23 @@ def requeue_failed(clip: Clip, *, even_if_hopeless: bool = False) -> Clip:
     clip.attempts = 0
     dispatch.dispatch(clip)
     return clip
+
+
+def drop_replaced_quick_copy(clip: Clip) -> bool:
+    """The web rendition replaces the fast path's remux, a second copy of the video as large
+    as the upload that is never served again: forget the remux's row and commit, then delete
+    the object, so no row ever points at a missing file. The object is deleted even when the
+    row is gone already, which finishes a deletion that stopped between the two (deleting a
+    missing object is not an error). Does nothing until the web rendition is recorded.
+    Returns whether a row was removed."""
+    if not any(asset.kind == AssetKind.WEB.value for asset in clip.assets):
+        return False
+    quick = next((a for a in clip.assets if a.kind == AssetKind.PLAYABLE.value), None)
+    if quick is not None:
+        clip.assets.remove(quick)
+        transaction.commit()
+    current_storage().delete(files.key(clip.id, files.PLAYABLE))
+    return quick is not None
 
 
 def find_media(user: User, clip_id: str, name: str) -> ClipAsset:

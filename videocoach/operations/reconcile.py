@@ -10,6 +10,10 @@ Three kinds of leftovers:
   Objects of a clip a live job holds are never counted (the job is writing them), nor
   objects younger than `min_age` (an upload may be between storing its original and
   committing its row).
+- Replaced quick copies: the fast path's remux (files.PLAYABLE) of a clip whose web
+  rendition exists, left by clips processed before the pipeline deleted it once the web
+  rendition was recorded: a second copy of the video, never served again. Clips a live
+  job holds are left to the job.
 - Abandoned uploads: resumable uploads past their expiry (the staged bytes of one that
   never finished, or the bookkeeping row of one that did), and staged files with no
   upload row. --apply removes them as the workers' sweep does.
@@ -24,11 +28,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import exists, or_, select
+from sqlalchemy.orm import aliased
 
 from videocoach import db
 from videocoach.clips import dispatch, uploads
-from videocoach.clips.models import Clip, ClipAsset, Upload
+from videocoach.clips import services as clips
+from videocoach.clips.models import AssetKind, Clip, ClipAsset, Upload
 from videocoach.config import current_settings
 from videocoach.db import utcnow
 from videocoach.storage import current_storage
@@ -60,6 +66,13 @@ class Orphan:
 
 
 @dataclass(frozen=True)
+class ReplacedQuickCopy:
+    clip_id: str
+    key: str
+    size: int | None
+
+
+@dataclass(frozen=True)
 class ExpiredUpload:
     upload_id: str
     offset: int
@@ -79,6 +92,7 @@ class StrayStagedFile:
 class Findings:
     stuck: list[StuckClip] = field(default_factory=list)
     orphans: list[Orphan] = field(default_factory=list)
+    quick_copies: list[ReplacedQuickCopy] = field(default_factory=list)
     expired_uploads: list[ExpiredUpload] = field(default_factory=list)
     stray_staged_files: list[StrayStagedFile] = field(default_factory=list)
 
@@ -94,6 +108,8 @@ class Findings:
             )
         lines.append(f"Orphaned stored objects: {len(self.orphans)}")
         lines += [f"  {o.key}  {o.size} bytes, {o.why}" for o in self.orphans]
+        lines.append(f"Quick copies the web rendition replaced: {len(self.quick_copies)}")
+        lines += [f"  {copy.key}  {copy.size} bytes" for copy in self.quick_copies]
         lines.append(
             f"Abandoned uploads: {len(self.expired_uploads)} expired, "
             f"{len(self.stray_staged_files)} staged files with no upload"
@@ -110,7 +126,13 @@ class Findings:
 
     @property
     def empty(self) -> bool:
-        return not (self.stuck or self.orphans or self.expired_uploads or self.stray_staged_files)
+        return not (
+            self.stuck
+            or self.orphans
+            or self.quick_copies
+            or self.expired_uploads
+            or self.stray_staged_files
+        )
 
 
 def _when(moment: datetime | None) -> str:
@@ -121,6 +143,7 @@ def _when(moment: datetime | None) -> str:
 class Applied:
     handed_over: list[str] = field(default_factory=list)
     objects_deleted: int = 0
+    quick_copies_deleted: int = 0
     uploads_removed: int = 0
     staged_files_removed: int = 0
 
@@ -131,6 +154,7 @@ def survey(min_age: timedelta = DEFAULT_MIN_AGE) -> Findings:
     findings = Findings(
         stuck=stuck_clips(now),
         orphans=list(orphaned_objects(now - min_age)),
+        quick_copies=replaced_quick_copies(now),
         expired_uploads=expired_uploads(now),
         stray_staged_files=stray_staged_files(now - min_age),
     )
@@ -212,6 +236,23 @@ def orphaned_objects(older_than: datetime) -> Iterator[Orphan]:
         yield Orphan(item.key, item.size, item.modified_at, why)
 
 
+def replaced_quick_copies(now: datetime) -> list[ReplacedQuickCopy]:
+    """Fast-path remuxes of clips whose web rendition is recorded, unless a live job holds
+    the clip (the job deletes it itself)."""
+    web = aliased(ClipAsset)
+    rows = db.session.execute(
+        select(ClipAsset.clip_id, ClipAsset.key, ClipAsset.size)
+        .join(Clip, Clip.id == ClipAsset.clip_id)
+        .where(
+            ClipAsset.kind == AssetKind.PLAYABLE.value,
+            dispatch.unheld(now),
+            exists().where(web.clip_id == ClipAsset.clip_id, web.kind == AssetKind.WEB.value),
+        )
+        .order_by(ClipAsset.key)
+    )
+    return [ReplacedQuickCopy(clip_id, key, size) for clip_id, key, size in rows]
+
+
 def expired_uploads(now: datetime) -> list[ExpiredUpload]:
     rows = db.session.scalars(
         select(Upload).where(Upload.expires_at <= now).order_by(Upload.expires_at)
@@ -256,6 +297,8 @@ def apply(findings: Findings) -> Applied:
     for orphan in still_orphaned:
         storage.delete(orphan.key)
         done.objects_deleted += 1
+    if findings.quick_copies:
+        done.quick_copies_deleted = _drop_quick_copies(findings.quick_copies)
     if findings.expired_uploads:
         done.uploads_removed = uploads.sweep_expired()
     folder = uploads.staging_dir()
@@ -265,16 +308,28 @@ def apply(findings: Findings) -> Applied:
             done.staged_files_removed += 1
     db.session.rollback()
     log.warning(
-        "reconcile --apply: handed over %s; deleted %d orphaned objects %s; removed %d "
-        "expired uploads and %d stray staged files %s",
+        "reconcile --apply: handed over %s; deleted %d orphaned objects %s and %d replaced "
+        "quick copies; removed %d expired uploads and %d stray staged files %s",
         done.handed_over or "none",
         done.objects_deleted,
         [orphan.key for orphan in still_orphaned] or "",
+        done.quick_copies_deleted,
         done.uploads_removed,
         done.staged_files_removed,
         [stray.name for stray in findings.stray_staged_files] or "",
     )
     return done
+
+
+def _drop_quick_copies(found: list[ReplacedQuickCopy]) -> int:
+    """Drop each quick copy that is still replaced and unheld (checked again now)."""
+    still = {copy.clip_id for copy in replaced_quick_copies(utcnow())}
+    dropped = 0
+    for clip_id in sorted(still & {copy.clip_id for copy in found}):
+        clip = db.session.get(Clip, clip_id)
+        if clip is not None and clips.drop_replaced_quick_copy(clip):
+            dropped += 1
+    return dropped
 
 
 def _still_orphaned(orphans: list[Orphan]) -> list[Orphan]:
