@@ -32,7 +32,7 @@ from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import aliased
 
 from videocoach import db
-from videocoach.clips import dispatch, uploads
+from videocoach.clips import dispatch, files, uploads
 from videocoach.clips import services as clips
 from videocoach.clips.models import AssetKind, Clip, ClipAsset, Upload
 from videocoach.config import current_settings
@@ -42,7 +42,7 @@ from videocoach.storage.base import ListedObject
 
 log = logging.getLogger(__name__)
 
-CLIPS_PREFIX = "clips/"
+CLIPS_PREFIX = files.CLIPS_PREFIX
 DEFAULT_MIN_AGE = timedelta(hours=1)
 _BATCH = 500  # ids per IN (...) query
 
@@ -272,14 +272,14 @@ def expired_uploads(now: datetime) -> list[ExpiredUpload]:
 def stray_staged_files(older_than: datetime) -> list[StrayStagedFile]:
     """Files in the uploads staging folder that belong to no upload row."""
     folder = uploads.staging_dir()
-    files = {path.name: path for path in folder.iterdir() if path.is_file()}
+    staged = {path.name: path for path in folder.iterdir() if path.is_file()}
     known: set[str] = set()
-    for batch in _batches(sorted(files)):
+    for batch in _batches(sorted(staged)):
         known.update(db.session.scalars(select(Upload.id).where(Upload.id.in_(batch))))
     strays = []
-    for name in sorted(set(files) - known):
+    for name in sorted(set(staged) - known):
         try:
-            info = files[name].stat()
+            info = staged[name].stat()
         except FileNotFoundError:
             continue
         modified = datetime.fromtimestamp(info.st_mtime, UTC)

@@ -102,6 +102,7 @@ def open_target(url: str) -> Storage:
             url, endpoint_url=settings.s3_endpoint_url, credentials=settings.s3_credentials
         )
     except ValueError as error:
+        # open_storage's sentence names the setting; here the URL came from --to.
         raise Invalid(str(error).replace("VIDEOCOACH_STORAGE=", "--to ", 1)) from None
 
 
