@@ -1,7 +1,8 @@
 """Operator tasks run from the command line (`videocoach requeue`, `export-partnership`,
-`purge-user`, `reconcile`): no HTTP, no signed-in person. Each module holds one task as
-plain functions that take ids and values and return what they did; videocoach/cli.py
-turns that into sentences and exit codes. docs/operations.md describes them for people.
+`purge-user`, `reconcile`, `storage migrate`): no HTTP, no signed-in person. Each module
+holds one task as plain functions that take ids and values and return what they did;
+videocoach/cli.py turns that into sentences and exit codes. docs/operations.md describes
+them for people.
 
 Operators act on behalf of the service, not as a member: these functions load what they
 need directly, and each one says which rule of access.py it follows and why.

@@ -13,6 +13,9 @@ interrupted anywhere leaves whole objects or none, and running it again copies t
 
 The source is never changed; switching over is one setting (Migrated.settings_to_set), and
 the local files stay until the operator deletes them.
+
+No rule of access.py applies: the service's own bytes move between its own stores under
+their opaque keys, and only keys and sizes are printed or logged, never content.
 """
 
 from __future__ import annotations
