@@ -14,7 +14,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,7 @@ import requests
 from flask import Flask
 
 from tests.conftest import app_config, free_port, serving
-from tests.helpers.processes import running
+from tests.helpers.processes import running, wait_until_answering
 from tests.studio import Studio
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,19 +87,6 @@ def chunk(data: bytes) -> bytes:
     return f"{len(data):x}\r\n".encode() + data + b"\r\n"
 
 
-def _wait_until_up(process: subprocess.Popen, url: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert process.poll() is None, f"the server exited early ({process.returncode})"
-        try:
-            if requests.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{url} did not come up")
-
-
 @pytest.fixture(scope="module", params=["embedded", "gunicorn", "werkzeug"])
 def server(
     request: pytest.FixtureRequest,
@@ -131,7 +117,7 @@ def server(
         command.append("videocoach.wsgi:app")
     url = f"http://127.0.0.1:{port}"
     with running(command, env=env, cwd=folder, stdout=subprocess.DEVNULL) as process:
-        _wait_until_up(process, url)
+        wait_until_answering(url, [process])
         yield url
 
 

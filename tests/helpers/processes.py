@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -27,3 +28,28 @@ def running(args: list[str], **popen: Any) -> Iterator[subprocess.Popen]:
         yield child
     finally:
         stop(child)
+
+
+def wait_until_answering(
+    url: str,
+    children: list[subprocess.Popen],
+    *,
+    path: str = "/healthz",
+    timeout: float = 90,
+    what_went_wrong: Callable[[], str] = lambda: "",
+) -> None:
+    """Until GET url+path answers 200. Fails at once when one of `children` (the server
+    and what it needs) has exited, with what `what_went_wrong()` says (e.g. its log)."""
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for child in children:
+            assert child.poll() is None, f"exited early ({child.returncode}):\n{what_went_wrong()}"
+        try:
+            if requests.get(url + path, timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{url}{path} did not answer in {timeout:.0f} s:\n{what_went_wrong()}")

@@ -9,13 +9,14 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
 from tests.conftest import app_config, free_port
+from tests.helpers.processes import wait_until_answering
 from tests.meetings.conftest import MeetingWorld
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -25,19 +26,8 @@ LATENCY_LIMIT_S = 1.0
 PER_USER = 6  # the first test opens five streams as one person
 
 
-def _wait_until_up(process: subprocess.Popen, url: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            output = process.stdout.read() if process.stdout else ""
-            raise AssertionError(f"server exited early:\n{output}")
-        try:
-            if requests.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{url} did not come up")
+def output_of(process: subprocess.Popen) -> Callable[[], str]:
+    return lambda: process.stdout.read() if process.stdout else ""
 
 
 def server_env(database_url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -83,7 +73,7 @@ def two_servers(
     urls = [f"http://127.0.0.1:{port}" for port in ports]
     try:
         for process, url in zip(processes, urls, strict=True):
-            _wait_until_up(process, url)
+            wait_until_answering(url, [process], what_went_wrong=output_of(process))
         yield urls, processes
     finally:
         for process in processes:
@@ -178,7 +168,7 @@ def test_the_embedded_server_stops_promptly_with_streams_open(
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_up(server, url)
+        wait_until_answering(url, [server], what_went_wrong=output_of(server))
         mid = world.start()["id"]
         listener = listen(url, mid, world.studio.tokens["coach"])
         stopping = time.monotonic()

@@ -33,6 +33,7 @@ from tests.conftest import (
     free_port,
     new_postgres_schema,
 )
+from tests.helpers.processes import wait_until_answering
 from tests.helpers.tus import metadata_header
 from tests.meetings.conftest import Listener
 
@@ -73,20 +74,6 @@ def _start(name: str, command: list[str], env: dict[str, str], logs: dict[str, P
         stderr=subprocess.STDOUT,
         text=True,
     )
-
-
-def _wait_until_ready(installation: Installation) -> None:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        for process in installation.processes:
-            assert process.poll() is None, _all_logs(installation)
-        try:
-            if requests.get(f"{installation.url}/readyz", timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.3)
-    raise AssertionError(f"not ready:\n{_all_logs(installation)}")
 
 
 def _all_logs(installation: Installation) -> str:
@@ -163,7 +150,12 @@ def installation(s3_endpoint: str, tmp_path: Path) -> Iterator[Installation]:
                     tmp_path,
                 )
             )
-        _wait_until_ready(installation)
+        wait_until_answering(
+            installation.url,
+            installation.processes,
+            path="/readyz",
+            what_went_wrong=lambda: _all_logs(installation),
+        )
         yield installation
     finally:
         for process in installation.processes:
