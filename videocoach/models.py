@@ -2,7 +2,7 @@
 
 from videocoach.accounts.models import ApiToken, PasswordReset, User, UserSession
 from videocoach.background import WorkerHeartbeat
-from videocoach.clips.models import Clip, ClipAsset, ClipView, Upload
+from videocoach.clips.models import Clip, ClipAsset, ClipView, Upload, UploadChunk
 from videocoach.comments.models import Comment, comment_goals
 from videocoach.db import Base
 from videocoach.meetings.models import Meeting, MeetingConnection
@@ -26,6 +26,7 @@ __all__ = [
     "Partnership",
     "PasswordReset",
     "Upload",
+    "UploadChunk",
     "User",
     "UserSession",
     "WorkerHeartbeat",

@@ -147,6 +147,24 @@ class Upload(IdMixin, CreatedMixin, Base):
     clip_id: Mapped[str | None] = mapped_column(
         String(ID_LENGTH), ForeignKey("clips.id", ondelete="SET NULL"), default=None
     )
+    # When bytes are staged in the object store (clips.staged_chunks), the request writing
+    # them holds this claim, on whichever web host it runs; a claim past its time is free.
+    writer_token: Mapped[str | None] = mapped_column(String(32), default=None)
+    writer_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class UploadChunk(Base):
+    """The bytes one PATCH stored in the object store, `size` bytes from `start`: the
+    upload's offset is the end of its last chunk."""
+
+    __tablename__ = "upload_chunks"
+
+    upload_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("uploads.id", ondelete="CASCADE"), primary_key=True
+    )
+    start: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    key: Mapped[str] = mapped_column(String(512), unique=True)
 
 
 class ClipView(Base):

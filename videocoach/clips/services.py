@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -74,15 +74,16 @@ def require_uploader(user: User, partnership_id: str) -> None:
 def create_clip(
     user: User,
     partnership_id: str,
-    staged_file: Path,
+    original: Path | BinaryIO,
     *,
     filename: str,
     title: str | None,
     visibility: str | None,
     recorded_on: str | date | None = None,
 ) -> Clip:
-    """Turn a fully received upload into a clip: store the original, then queue processing
-    (once the caller commits)."""
+    """Turn a fully received upload into a clip: store the original (a file, moved into
+    storage, or a stream, read to its end), then queue processing (once the caller
+    commits)."""
     require_uploader(user, partnership_id)
     clip = Clip(
         partnership_id=partnership_id,
@@ -96,7 +97,11 @@ def create_clip(
     db.session.add(clip)
     db.session.flush()
     key = files.key(clip.id, files.ORIGINAL)
-    stored = current_storage().put_file(key, staged_file, "application/octet-stream", move=True)
+    storage = current_storage()
+    if isinstance(original, Path):
+        stored = storage.put_file(key, original, "application/octet-stream", move=True)
+    else:
+        stored = storage.put_stream(key, original, "application/octet-stream")
     clip.original_size = stored.size
     db.session.add(
         ClipAsset(

@@ -1,7 +1,10 @@
 """Resumable uploads (tus 1.0): the bookkeeping, with no HTTP in it.
 
-Bytes are staged in <data dir>/uploads/<id> (local disk even when media lives
-on S3); when the last byte arrives the staged file becomes a clip's original.
+Where the bytes wait for the last one depends on where media lives. Local media (one
+web host, or several sharing one data directory): in <data dir>/uploads/<id>, one file
+written in place under an flock. S3 media (any number of web hosts, no stickiness): in
+the bucket, one object per PATCH (clips.staged_chunks), so any host takes the next
+PATCH. When the last byte arrives the staged bytes become a clip's original.
 """
 
 from __future__ import annotations
@@ -21,12 +24,13 @@ from werkzeug.exceptions import ClientDisconnected
 
 from videocoach import db, limits, transaction
 from videocoach.accounts.models import User
-from videocoach.clips import quotas, services
+from videocoach.clips import quotas, services, staged_chunks
 from videocoach.clips.models import Clip, Upload
 from videocoach.clips.zerocopy import SocketSplicer
 from videocoach.config import current_settings
 from videocoach.db import utcnow
 from videocoach.errors import Conflict, DomainError, Invalid, NotFound
+from videocoach.storage import LocalStorage, StorageError, current_storage
 
 log = logging.getLogger(__name__)
 # A connection reset mid-read loses at most this much; large enough to keep uploads fast.
@@ -42,6 +46,12 @@ class Locked(DomainError):
     status = 423
     code = "upload_busy"
     default_message = "Another request is writing to this upload; try again in a moment."
+
+
+def stages_in_storage() -> bool:
+    """Media in S3 may be served by several web hosts, so uploads are staged there too;
+    local media means one host, or hosts sharing one data directory."""
+    return not isinstance(current_storage(), LocalStorage)
 
 
 def staging_dir() -> Path:
@@ -100,7 +110,8 @@ def create_upload(user: User, length: int, metadata: dict[str, str]) -> Upload:
     )
     db.session.add(upload)
     db.session.flush()
-    staged_path(upload.id).touch()
+    if not stages_in_storage():
+        staged_path(upload.id).touch()
     return upload
 
 
@@ -119,9 +130,15 @@ def get_upload(user: User, upload_id: str) -> Upload:
     ).first()
     if upload is None or upload.expires_at <= utcnow():
         raise NotFound(GONE)
-    if upload.clip_id is None and not staged_path(upload.id).exists():
+    if upload.clip_id is None and not _has_staged_bytes(upload):
         raise NotFound(GONE)  # finished, and its clip deleted since
     return upload
+
+
+def _has_staged_bytes(upload: Upload) -> bool:
+    if stages_in_storage():
+        return staged_chunks.has_staged_bytes(upload)
+    return staged_path(upload.id).exists()
 
 
 GONE = "This upload does not exist or has expired; start it again."
@@ -157,7 +174,15 @@ def exclusive(upload: Upload) -> Iterator[BinaryIO]:
 def current_state(upload: Upload) -> Clip | None:
     """For HEAD: the offset the client should resume from, and the clip once the upload
     is complete. An upload whose last byte arrived just before a crash is finished now."""
-    if upload.clip_id is None:
+    if upload.clip_id is None and stages_in_storage():
+        if upload.offset == upload.length:
+            try:
+                with _claimed(upload):
+                    if upload.clip_id is None:
+                        return _finish_from_storage(upload)
+            except Locked:
+                db.session.refresh(upload)
+    elif upload.clip_id is None:
         try:
             with exclusive(upload):
                 if upload.offset == upload.length:
@@ -174,6 +199,8 @@ def append(upload: Upload, offset: int, body: BinaryIO) -> Clip | None:
     A PATCH at the final offset of a finished upload (its answer was lost on the way)
     gets the same clip again, never a second one.
     """
+    if stages_in_storage():
+        return _append_to_storage(upload, offset, body)
     try:
         with exclusive(upload) as handle:
             _check_offset(upload, offset)
@@ -223,22 +250,71 @@ def _write(upload: Upload, handle: BinaryIO, offset: int, body: BinaryIO) -> Non
         transaction.commit()
 
 
-def finish(upload: Upload) -> Clip:
-    """The last byte is in: the staged file becomes the clip's original. The upload is
-    kept, pointing at its clip, until it expires, so a client that missed the answer
-    learns the clip from HEAD or a repeated PATCH."""
+@contextmanager
+def _claimed(upload: Upload) -> Iterator[str]:
+    """The upload's writer claim, across every web host, for the length of the block."""
+    token = staged_chunks.claim(upload)
+    if token is None:
+        raise Locked()
+    try:
+        yield token
+    except BaseException:
+        db.session.rollback()  # what the block left half done is not committed with the release
+        raise
+    finally:
+        staged_chunks.release(upload.id, token)
+
+
+def _append_to_storage(upload: Upload, offset: int, body: BinaryIO) -> Clip | None:
+    """`append` when the bytes are staged in the object store, one chunk per PATCH."""
+    with _claimed(upload) as token:
+        if upload.clip_id is None:
+            if not staged_chunks.has_staged_bytes(upload):
+                raise NotFound(GONE)
+            _check_offset(upload, offset)
+            if upload.offset < upload.length:
+                _store_chunk(upload, body, token)
+            return _finish_from_storage(upload) if upload.offset == upload.length else None
+    _check_offset(upload, offset)
+    return db.session.get(Clip, upload.clip_id)
+
+
+def _store_chunk(upload: Upload, body: BinaryIO, token: str) -> None:
+    try:
+        chunk = staged_chunks.store(upload, body, token)
+    except staged_chunks.BeyondLength:
+        raise TooLarge("More bytes arrived than Upload-Length announced.") from None
+    except staged_chunks.ClaimLost:
+        raise Locked() from None
+    if chunk is not None and not staged_chunks.record(upload, chunk, token):
+        raise Locked()  # the claim ran out while the body came in; another request has it
+
+
+def _finish_from_storage(upload: Upload) -> Clip:
+    with staged_chunks.read_back(upload) as original:
+        clip = finish(upload, original)
+    _discard_staged_objects(upload.id)
+    return clip
+
+
+def finish(upload: Upload, original: Path | BinaryIO | None = None) -> Clip:
+    """The last byte is in: the staged bytes (the staged file unless `original` is given)
+    become the clip's original. The upload is kept, pointing at its clip, until it
+    expires, so a client that missed the answer learns the clip from HEAD or a repeated
+    PATCH."""
     user = db.session.get(User, upload.user_id)
     assert user is not None
     clip = services.create_clip(
         user,
         upload.partnership_id,
-        staged_path(upload.id),
+        original if original is not None else staged_path(upload.id),
         filename=upload.filename,
         title=upload.title,
         visibility=upload.visibility,
         recorded_on=upload.recorded_on,
     )
     upload.clip_id = clip.id
+    staged_chunks.forget(upload.id)  # with the clip: a crash leaves both or neither
     transaction.commit()
     return clip
 
@@ -246,24 +322,43 @@ def finish(upload: Upload) -> Clip:
 def terminate(upload: Upload) -> None:
     _forget(upload)
     transaction.commit()
+    discard_staged(upload.id)
 
 
 def _forget(upload: Upload) -> None:
-    """Remove an upload; one abandoned before its last byte no longer counts against the
-    uploader's daily allowance (a finished one does: it became a clip)."""
+    """Remove an upload's row (its staged bytes: discard_staged, after the commit); one
+    abandoned before its last byte no longer counts against the uploader's daily
+    allowance (a finished one does: it became a clip)."""
     if upload.clip_id is None and upload.offset < upload.length:
         quotas.give_back(upload.user_id, upload.created_at.date(), upload.length)
-    staged_path(upload.id).unlink(missing_ok=True)
     db.session.delete(upload)
+
+
+def discard_staged(upload_id: str) -> None:
+    """Delete what an upload staged, wherever it was staged. Objects that cannot be
+    deleted now are left for `videocoach reconcile`, which finds them by their prefix."""
+    staged_path(upload_id).unlink(missing_ok=True)
+    if stages_in_storage():
+        _discard_staged_objects(upload_id)
+
+
+def _discard_staged_objects(upload_id: str) -> None:
+    try:
+        staged_chunks.discard(upload_id)
+    except StorageError as error:
+        log.warning("upload %s: staged objects left for reconcile: %s", upload_id, error)
 
 
 def sweep_expired() -> int:
     """Delete abandoned uploads past their expiry (tus expiration extension)."""
     expired = db.session.scalars(select(Upload).where(Upload.expires_at <= utcnow())).all()
+    removed = [upload.id for upload in expired]
     for upload in expired:
         _forget(upload)
     quotas.forget_old_days()
     transaction.commit()
-    if expired:
-        log.info("removed %d expired uploads", len(expired))
-    return len(expired)
+    for upload_id in removed:
+        discard_staged(upload_id)
+    if removed:
+        log.info("removed %d expired uploads", len(removed))
+    return len(removed)

@@ -244,7 +244,6 @@ def erase(plan: ErasurePlan) -> ErasureResult:
     plan = _plan(user, plan.keep_shared_clips)
     uid = plan.user_id
     removed = plan.clips_removed
-    staged = [uploads.staged_path(upload_id) for upload_id in plan.uploads]
 
     # Replies by others lose only their link to the comment that goes: the row's foreign
     # key would otherwise delete them with it (comments.parent_id ON DELETE CASCADE).
@@ -301,8 +300,8 @@ def erase(plan: ErasurePlan) -> ErasureResult:
             log.error("purge-user: stored objects of clip %s not deleted: %s", clip_id, error)
             result.storage_problems.append(clip_id)
         shutil.rmtree(files.scratch_dir(data_dir, clip_id), ignore_errors=True)
-    for path in staged:
-        path.unlink(missing_ok=True)
+    for upload_id in plan.uploads:
+        uploads.discard_staged(upload_id)
     _log(result)
     return result
 

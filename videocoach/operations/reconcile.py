@@ -15,8 +15,9 @@ Three kinds of leftovers:
   rendition was recorded: a second copy of the video, never served again. Clips a live
   job holds are left to the job.
 - Abandoned uploads: resumable uploads past their expiry (the staged bytes of one that
-  never finished, or the bookkeeping row of one that did), and staged files with no
-  upload row. --apply removes them as the workers' sweep does.
+  never finished, or the bookkeeping row of one that did), and staged files (in the
+  data directory, or under `tus-staging/` in S3) with no upload row. --apply removes
+  them as the workers' sweep does.
 
 Listing changes nothing; --apply checks each object again just before deleting it.
 """
@@ -32,7 +33,7 @@ from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import aliased
 
 from videocoach import db
-from videocoach.clips import dispatch, files, uploads
+from videocoach.clips import dispatch, files, staged_chunks, uploads
 from videocoach.clips import services as clips
 from videocoach.clips.models import AssetKind, Clip, ClipAsset, Upload
 from videocoach.config import current_settings
@@ -83,9 +84,16 @@ class ExpiredUpload:
 
 @dataclass(frozen=True)
 class StrayStagedFile:
-    name: str
+    name: str  # the upload id it was staged for
     size: int
     modified_at: datetime
+    in_storage: bool = False  # chunk objects under tus-staging/<name>/, not a local file
+
+    @property
+    def what(self) -> str:
+        if self.in_storage:
+            return f"staged objects {staged_chunks.prefix(self.name)}"
+        return f"staged file {self.name}"
 
 
 @dataclass
@@ -119,9 +127,7 @@ class Findings:
             lines.append(
                 f"  upload {upload.upload_id}  {state}, expired {_when(upload.expires_at)}"
             )
-        lines += [
-            f"  staged file {stray.name}  {stray.size} bytes" for stray in self.stray_staged_files
-        ]
+        lines += [f"  {stray.what}  {stray.size} bytes" for stray in self.stray_staged_files]
         return lines
 
     @property
@@ -269,15 +275,20 @@ def expired_uploads(now: datetime) -> list[ExpiredUpload]:
     ]
 
 
+def _known_uploads(upload_ids: Iterable[str]) -> set[str]:
+    known: set[str] = set()
+    for batch in _batches(sorted(set(upload_ids))):
+        known.update(db.session.scalars(select(Upload.id).where(Upload.id.in_(batch))))
+    return known
+
+
 def stray_staged_files(older_than: datetime) -> list[StrayStagedFile]:
-    """Files in the uploads staging folder that belong to no upload row."""
+    """Staged bytes that belong to no upload row: files in the uploads staging folder and,
+    when uploads are staged in S3, objects under tus-staging/."""
     folder = uploads.staging_dir()
     staged = {path.name: path for path in folder.iterdir() if path.is_file()}
-    known: set[str] = set()
-    for batch in _batches(sorted(staged)):
-        known.update(db.session.scalars(select(Upload.id).where(Upload.id.in_(batch))))
     strays = []
-    for name in sorted(set(staged) - known):
+    for name in sorted(set(staged) - _known_uploads(staged)):
         try:
             info = staged[name].stat()
         except FileNotFoundError:
@@ -285,6 +296,12 @@ def stray_staged_files(older_than: datetime) -> list[StrayStagedFile]:
         modified = datetime.fromtimestamp(info.st_mtime, UTC)
         if modified < older_than:
             strays.append(StrayStagedFile(name, info.st_size, modified))
+    if uploads.stages_in_storage():
+        staged = staged_chunks.staged_in_storage()
+        for upload_id in sorted(set(staged) - _known_uploads(staged)):
+            size, modified = staged[upload_id]
+            if modified < older_than:
+                strays.append(StrayStagedFile(upload_id, size, modified, in_storage=True))
     return strays
 
 
@@ -304,7 +321,10 @@ def apply(findings: Findings) -> Applied:
     folder = uploads.staging_dir()
     for stray in findings.stray_staged_files:
         if db.session.get(Upload, stray.name) is None:
-            (folder / stray.name).unlink(missing_ok=True)
+            if stray.in_storage:
+                staged_chunks.discard(stray.name)
+            else:
+                (folder / stray.name).unlink(missing_ok=True)
             done.staged_files_removed += 1
     db.session.rollback()
     log.warning(
