@@ -2,7 +2,9 @@
 
 Processing is not under test: the jobs a finished upload queues go to a broker
 nobody reads here. What is under test is the protocol, resumption after a
-dropped connection, access control, termination and expiration.
+dropped connection, access control, termination and expiration, on both ways of
+staging the bytes: a file in the data directory (local media) and one object per
+PATCH in the bucket (S3 media).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import requests
 from flask import Flask
 from tusclient import client as tus_client
 
-from tests.conftest import serving
+from tests.conftest import BUCKET, serving
 from tests.helpers.tus import metadata_header
 from videocoach import db
 from videocoach.clips.models import Upload
@@ -50,6 +52,21 @@ class Member:
     @property
     def auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
+
+
+@pytest.fixture(params=["local", "s3"])
+def app(request: pytest.FixtureRequest, app: Flask, make_app) -> Flask:
+    """Local media (bytes staged in the data directory) and S3 media (staged in the bucket)."""
+    if request.param == "local":
+        return app
+    return make_app(
+        VIDEOCOACH_STORAGE=f"s3://{BUCKET}/tus-{secrets.token_hex(4)}",
+        S3_ENDPOINT_URL=request.getfixturevalue("s3_endpoint"),
+    )
+
+
+def stages_in_bucket(app: Flask) -> bool:
+    return app.extensions["videocoach.settings"].storage_url.startswith("s3://")
 
 
 @pytest.fixture
@@ -121,13 +138,42 @@ def staging_dir(app: Flask) -> Path:
     return app.extensions["videocoach.settings"].data_dir / "uploads"
 
 
+def upload_id(upload_url: str) -> str:
+    return upload_url.rsplit("/", 1)[1]
+
+
 def staged_file(app: Flask, upload_url: str) -> Path:
-    return staging_dir(app) / upload_url.rsplit("/", 1)[1]
+    return staging_dir(app) / upload_id(upload_url)
+
+
+def staged_objects(app: Flask, upload_url: str) -> list[str]:
+    """The upload's objects in the bucket, in the order of their bytes."""
+    with app.app_context():
+        listed = current_storage().list_objects(f"tus-staging/{upload_id(upload_url)}/")
+        return sorted(item.key for item in listed)
+
+
+def staged_bytes(app: Flask, upload_url: str) -> bytes | None:
+    """The bytes staged for the upload, wherever this app stages them (the file, or every
+    object, read from the bucket itself); None when nothing of it is staged."""
+    if not stages_in_bucket(app):
+        path = staged_file(app, upload_url)
+        return path.read_bytes() if path.exists() else None
+    keys = staged_objects(app, upload_url)
+    if not keys:
+        return None
+    with app.app_context():
+        return b"".join(current_storage().open(key).read() for key in keys)
 
 
 def staged_names(app: Flask) -> set[str]:
     folder = staging_dir(app)
-    return {path.name for path in folder.iterdir()} if folder.exists() else set()
+    names = {path.name for path in folder.iterdir()} if folder.exists() else set()
+    if stages_in_bucket(app):
+        with app.app_context():
+            listed = current_storage().list_objects("tus-staging/")
+            names |= {item.key.split("/")[1] for item in listed}
+    return names
 
 
 def stored_original(app: Flask, clip_id: str) -> bytes:
@@ -142,9 +188,14 @@ def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
         time.sleep(0.02)
 
 
-def not_being_written(path: Path) -> bool:
-    """True once no request holds the staged file's write lock."""
-    with path.open("rb") as handle:
+def not_being_written(app: Flask, upload_url: str) -> bool:
+    """True once no request holds the staged file's write lock (or the upload's writer
+    claim, when the bytes are staged in the bucket)."""
+    if stages_in_bucket(app):
+        with app.app_context():
+            upload = db.session.get(Upload, upload_id(upload_url))
+            return upload.writer_token is None or upload.writer_until < utcnow()
+    with staged_file(app, upload_url).open("rb") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -231,7 +282,7 @@ def test_full_upload_in_several_patches_becomes_a_clip_with_the_exact_bytes(
     assert clip["uploaded_by"] == member.id
     assert clip["original_size"] == len(data)
     assert stored_original(app, clip_id) == data
-    assert not staged_file(app, uploader.url).exists()  # moved into storage, not copied
+    assert staged_bytes(app, uploader.url) is None  # made into the original, then removed
 
 
 def test_a_finished_upload_still_answers_head_and_a_repeated_patch_with_its_clip(
@@ -283,8 +334,8 @@ def test_upload_resumes_after_a_dropped_connection_keeping_the_bytes_that_arrive
     # The server notices the drop when its read ends; on a loaded machine that can take a while.
     wait_until(lambda: server_offset(upload_url, member) != chunk, timeout=30)
     assert server_offset(upload_url, member) == chunk + arrived
-    assert staged_file(app, upload_url).read_bytes() == data[: chunk + arrived]
-    wait_until(lambda: not_being_written(staged_file(app, upload_url)))
+    assert staged_bytes(app, upload_url) == data[: chunk + arrived]
+    wait_until(lambda: not_being_written(app, upload_url))
 
     # A fresh client (say, after the page reloaded) knows only the URL and asks where to go on.
     resumed = tus.uploader(file_stream=io.BytesIO(data), chunk_size=chunk, url=upload_url)
@@ -315,7 +366,7 @@ def test_creation_answers_location_offset_and_a_future_expiry(app, uploads_url, 
     assert parsedate_to_datetime(created.headers["Upload-Expires"]) > utcnow()
     upload_url = created.headers["Location"]
     assert upload_url.startswith(uploads_url + "/")
-    assert staged_file(app, upload_url).read_bytes() == b""
+    assert (staged_bytes(app, upload_url) or b"") == b""
     head = http("HEAD", upload_url, headers={**TUS, **member.auth})
     assert head.status_code == 200
     assert (head.headers["Upload-Offset"], head.headers["Upload-Length"]) == ("0", "1234")
@@ -351,7 +402,7 @@ def test_patch_at_the_wrong_offset_is_409_and_keeps_the_upload(app, uploads_url,
     assert send_patch(upload_url, member, 0, b"b" * 10).status_code == 409
     assert send_patch(upload_url, member, 20, b"c" * 10).status_code == 409
     assert server_offset(upload_url, member) == 10
-    assert staged_file(app, upload_url).read_bytes() == b"a" * 10
+    assert staged_bytes(app, upload_url) == b"a" * 10
 
 
 def test_patch_with_the_wrong_content_type_is_415(app, uploads_url, member):
@@ -365,7 +416,7 @@ def test_patch_beyond_upload_length_is_413_and_stores_nothing(app, uploads_url, 
     upload_url = new_upload(uploads_url, member, 10)
     assert send_patch(upload_url, member, 0, b"x" * 11).status_code == 413
     assert server_offset(upload_url, member) == 0
-    assert staged_file(app, upload_url).read_bytes() == b""
+    assert (staged_bytes(app, upload_url) or b"") == b""
 
 
 def test_upload_length_over_the_server_limit_is_413(app, make_app, member):
@@ -408,17 +459,17 @@ def test_other_users_cannot_see_resume_or_delete_my_upload(app, uploads_url, mem
     assert send_patch(upload_url, other, 10, b"o" * 10).status_code == 404
     assert http("DELETE", upload_url, headers={**TUS, **other.auth}).status_code == 404
     assert server_offset(upload_url, member) == 10
-    assert staged_file(app, upload_url).read_bytes() == b"m" * 10
+    assert staged_bytes(app, upload_url) == b"m" * 10
 
 
 def test_termination_deletes_the_upload_and_its_staged_file(app, uploads_url, member):
     upload_url = new_upload(uploads_url, member, 100)
     assert send_patch(upload_url, member, 0, b"t" * 10).status_code == 204
-    assert staged_file(app, upload_url).exists()
+    assert staged_bytes(app, upload_url) == b"t" * 10
     assert http("DELETE", upload_url, headers={**TUS, **member.auth}).status_code == 204
     assert http("HEAD", upload_url, headers={**TUS, **member.auth}).status_code == 404
     assert send_patch(upload_url, member, 10, b"t").status_code == 404
-    assert not staged_file(app, upload_url).exists()
+    assert staged_bytes(app, upload_url) is None
     with app.app_context():
         assert db.session.get(Upload, upload_url.rsplit("/", 1)[1]) is None
 
@@ -447,6 +498,7 @@ def test_expired_upload_answers_404_and_is_swept_with_its_staged_file(app, uploa
     upload_url = new_upload(uploads_url, member, 100)
     assert send_patch(upload_url, member, 0, b"e" * 10).status_code == 204
     kept_url = new_upload(uploads_url, member, 100)
+    assert send_patch(kept_url, member, 0, b"k" * 5).status_code == 204
     uid = upload_url.rsplit("/", 1)[1]
     with app.app_context():
         db.session.get(Upload, uid).expires_at = utcnow() - timedelta(minutes=1)
@@ -454,14 +506,14 @@ def test_expired_upload_answers_404_and_is_swept_with_its_staged_file(app, uploa
 
     assert http("HEAD", upload_url, headers={**TUS, **member.auth}).status_code == 404
     assert send_patch(upload_url, member, 10, b"e" * 10).status_code == 404
-    assert staged_file(app, upload_url).exists()  # expired, not yet swept
+    assert staged_bytes(app, upload_url) == b"e" * 10  # expired, not yet swept
 
     with app.app_context():
         assert sweep_expired() == 1
         assert db.session.get(Upload, uid) is None
-    assert not staged_file(app, upload_url).exists()
-    assert server_offset(kept_url, member) == 0  # an unexpired upload is left alone
-    assert staged_file(app, kept_url).exists()
+    assert staged_bytes(app, upload_url) is None
+    assert server_offset(kept_url, member) == 5  # an unexpired upload is left alone
+    assert staged_bytes(app, kept_url) == b"k" * 5
 
 
 def test_connection_reset_mid_patch_leaves_a_consistent_upload_that_resumes(
@@ -469,16 +521,16 @@ def test_connection_reset_mid_patch_leaves_a_consistent_upload_that_resumes(
 ):
     data = os.urandom(120 * 1024)
     upload_url = new_upload(uploads_url, member, len(data))
-    staged = staged_file(app, upload_url)
     with patch_in_progress(upload_url, member, 0, len(data), data[:30_000]) as sock:
-        wait_until(lambda: not not_being_written(staged))  # the server is reading the body
+        # The server is reading the body.
+        wait_until(lambda: not not_being_written(app, upload_url))
         # An abrupt reset (RST), not an orderly close: unread bytes may be lost.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    wait_until(lambda: not_being_written(staged))
+    wait_until(lambda: not_being_written(app, upload_url))
 
     offset = server_offset(upload_url, member)
     assert 0 <= offset <= 30_000
-    assert staged.read_bytes() == data[:offset]
+    assert (staged_bytes(app, upload_url) or b"") == data[:offset]
     tus = tus_client.TusClient(uploads_url, headers=member.auth)
     resumed = tus.uploader(file_stream=io.BytesIO(data), chunk_size=40_000, url=upload_url)
     assert resumed.offset == offset
@@ -492,14 +544,13 @@ def test_a_second_patch_while_one_is_writing_is_423_and_changes_nothing(
 ):
     data = os.urandom(1000)
     upload_url = new_upload(uploads_url, member, len(data))
-    staged = staged_file(app, upload_url)
     with patch_in_progress(upload_url, member, 0, len(data), data[:100]):
-        wait_until(lambda: not not_being_written(staged))
+        wait_until(lambda: not not_being_written(app, upload_url))
         busy = send_patch(upload_url, member, 0, data)
         assert busy.status_code == 423
-    wait_until(lambda: not_being_written(staged))
+    wait_until(lambda: not_being_written(app, upload_url))
     assert server_offset(upload_url, member) == 100
-    assert staged.read_bytes() == data[:100]
+    assert staged_bytes(app, upload_url) == data[:100]
 
 
 def test_patch_body_sent_with_chunked_transfer_encoding_is_stored(app, uploads_url, member):
@@ -528,6 +579,8 @@ def test_head_without_tus_resumable_is_412(app, uploads_url, member):
 
 
 def test_cheroot_uploads_are_spliced_in_the_kernel(app, member, caplog):
+    if stages_in_bucket(app):
+        pytest.skip("bodies are spliced into the staged file; with S3 media there is none")
     data = os.urandom(3 * 1024 * 1024 + 123)
     with serving(app, "cheroot") as base:
         upload_url = new_upload(f"{base}/api/v1/uploads", member, len(data))

@@ -38,9 +38,13 @@ from videocoach.storage import Storage, current_storage
 log = logging.getLogger(__name__)
 
 STAGING_PREFIX = "tus-staging/"
-# A claim outlives a crashed writer by at most this; a live writer renews it.
-CLAIM_FOR = timedelta(minutes=2)
-RENEW_EVERY_S = 30.0
+# A claim outlives a crashed writer by this much (its client's resume gets 423 until
+# then; the upload page retries for minutes); a live writer renews it as bytes arrive.
+CLAIM_FOR = timedelta(seconds=30)
+RENEW_EVERY_S = 10.0
+# boto3 asks for a whole part (8 MiB) at once; reading less at a time lets a slow link
+# renew the claim between reads.
+READ_AT_MOST = 256 * 1024
 
 
 class BeyondLength(Exception):
@@ -114,7 +118,7 @@ class _ChunkBody:
         if self.interrupted:
             return b""
         try:
-            data = self.body.read(size)
+            data = self.body.read(READ_AT_MOST if size < 0 else min(size, READ_AT_MOST))
         except (OSError, ClientDisconnected):  # the client went away mid-body
             self.interrupted = True
             return b""
