@@ -7,6 +7,8 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -22,7 +24,7 @@ from tests.conftest import BUCKET, app_config, free_port
 from tests.helpers.processes import running
 from tests.helpers.tus import metadata_header
 from videocoach import db
-from videocoach.clips.models import Clip, ClipStatus
+from videocoach.clips.models import Clip, ClipStatus, Upload
 from workers import pipeline
 
 TUS = {"Tus-Resumable": "1.0.0"}
@@ -56,9 +58,11 @@ def shared_media(database_url: str, s3_endpoint: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def two_hosts(app, database_url, shared_media, tmp_path) -> Iterator[list[str]]:
-    """Two `videocoach serve` processes, each with its own data directory."""
-    urls = []
+def two_host_processes(
+    app, database_url, shared_media, tmp_path
+) -> Iterator[list[tuple[str, subprocess.Popen]]]:
+    """Two `videocoach serve` processes, each with its own data directory: (url, process)."""
+    hosts = []
     with ExitStack() as stack:
         for name in ("host-a", "host-b"):
             port = free_port()
@@ -85,9 +89,14 @@ def two_hosts(app, database_url, shared_media, tmp_path) -> Iterator[list[str]]:
                     stderr=subprocess.STDOUT,
                 )
             )
-            urls.append(f"http://127.0.0.1:{port}")
-            _wait_until_up(server, urls[-1])
-        yield urls
+            hosts.append((f"http://127.0.0.1:{port}", server))
+            _wait_until_up(server, hosts[-1][0])
+        yield hosts
+
+
+@pytest.fixture
+def two_hosts(two_host_processes) -> list[str]:
+    return [url for url, _ in two_host_processes]
 
 
 def _member(make_user, api_for) -> tuple[dict[str, str], str]:
@@ -163,3 +172,85 @@ def test_patches_alternating_between_two_hosts_make_one_processable_clip(
         assert processed.status == ClipStatus.READY.value, processed.error
         assert processed.original_sha256 == hashlib.sha256(data).hexdigest()
         assert processed.original_size == len(data)
+
+
+def _bucket_bytes(endpoint: str, storage_url: str) -> bytes:
+    client = boto3.client("s3", endpoint_url=endpoint)
+    return b"".join(
+        client.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+        for key in sorted(_staged_keys(endpoint, storage_url))
+    )
+
+
+def test_a_host_killed_mid_patch_loses_only_that_patch_and_the_other_host_resumes(
+    app, make_user, api_for, two_host_processes, shared_media
+):
+    (host_a, server_a), (host_b, _) = two_host_processes
+    auth, pid = _member(make_user, api_for)
+    data = os.urandom(3 * 1024 * 1024)
+    first = 1024 * 1024
+    created = requests.post(
+        f"{host_a}/api/v1/uploads",
+        headers={
+            **TUS,
+            **auth,
+            "Upload-Length": str(len(data)),
+            "Upload-Metadata": metadata_header(partnership_id=pid, filename="lesson.mp4"),
+            "Content-Type": OFFSET_TYPE,
+        },
+        data=data[:first],  # creation-with-upload: the first MiB is stored
+        timeout=30,
+    )
+    assert created.headers["Upload-Offset"] == str(first)
+    upload_url = created.headers["Location"]
+    upload_id = upload_url.rsplit("/", 1)[1]
+
+    # Host A receives half of the next PATCH and is killed while it waits for the rest.
+    path = upload_url[upload_url.index("/api/") :]
+    port = int(host_a.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        head = (
+            f"PATCH {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nTus-Resumable: 1.0.0\r\n"
+            f"Authorization: {auth['Authorization']}\r\nContent-Type: {OFFSET_TYPE}\r\n"
+            f"Upload-Offset: {first}\r\nContent-Length: {len(data) - first}\r\n\r\n"
+        )
+        sock.sendall(head.encode() + data[first : 2 * first])
+        deadline = time.monotonic() + 30
+        while not _claimed(app, upload_id):
+            assert time.monotonic() < deadline, "host A never started writing"
+            time.sleep(0.05)
+        server_a.send_signal(signal.SIGKILL)
+        server_a.wait(timeout=30)
+
+    # What host B answers is what is durably stored: the first MiB, not the lost half.
+    asked = requests.head(_on(host_b, upload_url), headers={**TUS, **auth}, timeout=30)
+    assert asked.headers["Upload-Offset"] == str(first)
+    endpoint, storage_url = shared_media["S3_ENDPOINT_URL"], shared_media["VIDEOCOACH_STORAGE"]
+    assert _bucket_bytes(endpoint, storage_url) == data[:first]
+
+    # The dead host's claim holds the upload for up to 30 s (423); the client retries.
+    deadline = time.monotonic() + 60
+    while True:
+        resumed = requests.patch(
+            _on(host_b, upload_url),
+            data=data[first:],
+            headers={**TUS, **auth, "Upload-Offset": str(first), "Content-Type": OFFSET_TYPE},
+            timeout=60,
+        )
+        if resumed.status_code != 423 or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert resumed.status_code == 204, resumed.text
+    clip_id = resumed.headers["Videocoach-Clip-Id"]
+    original = requests.get(
+        f"{host_b}/api/v1/clips/{clip_id}/media/original", headers=auth, timeout=30
+    )
+    if original.status_code == 302:  # S3: a presigned URL
+        original = requests.get(original.headers["Location"], timeout=30)
+    assert original.content == data
+    assert _staged_keys(endpoint, storage_url) == []
+
+
+def _claimed(app, upload_id: str) -> bool:
+    with app.app_context():
+        return db.session.get(Upload, upload_id).writer_token is not None

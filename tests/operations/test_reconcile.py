@@ -243,3 +243,46 @@ def test_files_a_purge_could_not_delete_are_found_and_removed_later(
     assert list(studio.storage().list_objects(prefix)) == []
     with studio.app.app_context():
         assert db.session.scalars(select(Clip.id)).all() == []
+
+
+def test_objects_staged_in_s3_for_no_upload_are_found_and_removed(
+    make_app, make_user, s3_endpoint, cli
+):
+    """With S3 media, tus bytes are staged in the bucket: a host that died between storing
+    a chunk and its upload's removal leaves objects only reconcile can find."""
+    settings = {
+        "VIDEOCOACH_STORAGE": f"s3://{BUCKET}/reconcile-{secrets.token_hex(4)}",
+        "S3_ENDPOINT_URL": s3_endpoint,
+    }
+    studio = make_studio(make_app(**settings), make_user)
+    tus = {**studio.headers(), "Tus-Resumable": "1.0.0"}
+    created = studio.client().post(
+        "/api/v1/uploads",
+        headers={
+            **tus,
+            "Upload-Length": "100",
+            "Upload-Metadata": metadata_header(partnership_id=studio.pid, filename="a.mp4"),
+        },
+    )
+    live_upload = created.headers["Location"].rsplit("/", 1)[1]
+    patched = studio.client().patch(
+        f"/api/v1/uploads/{live_upload}",
+        data=b"live",
+        headers={**tus, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"},
+    )
+    assert patched.status_code == 204
+    storage = studio.storage()
+    stray_upload = secrets.token_hex(16)
+    storage.put_bytes(f"tus-staging/{stray_upload}/00000000000000000000-x", b"lost!", "a/b")
+
+    listed = cli("reconcile", "--min-age", "0", **settings)
+    assert listed.exit_code == 0, listed.output
+    assert "Abandoned uploads: 0 expired, 1 staged files with no upload" in listed.stdout
+    assert f"  staged objects tus-staging/{stray_upload}/  5 bytes" in listed.stdout
+    assert live_upload not in listed.stdout
+    assert len(list(storage.list_objects(f"tus-staging/{stray_upload}/"))) == 1
+
+    applied = cli("reconcile", "--apply", "--min-age", "0", **settings)
+    assert applied.exit_code == 0, applied.output
+    assert list(storage.list_objects(f"tus-staging/{stray_upload}/")) == []
+    assert len(list(storage.list_objects(f"tus-staging/{live_upload}/"))) == 1
