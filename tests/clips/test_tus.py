@@ -590,3 +590,21 @@ def test_cheroot_uploads_are_spliced_in_the_kernel(app, member, caplog):
     assert f"{len(data)} bytes spliced from the socket" in caplog.text
     clip_id = response.headers["Videocoach-Clip-Id"]
     assert stored_original(app, clip_id) == data
+
+
+def test_a_large_patch_cut_off_keeps_every_byte_that_arrived(app, live_server, uploads_url, member):
+    """Past 8 MiB a PATCH goes to S3 as a multipart upload: cut off, it still keeps what
+    arrived, and HEAD answers exactly what is stored."""
+    data = os.urandom(12 * 1024 * 1024)
+    arrived = 9 * 1024 * 1024 + 12_345
+    upload_url = new_upload(uploads_url, member, len(data))
+    drop_mid_patch(upload_url, member, 0, len(data), data[:arrived])
+    wait_until(lambda: server_offset(upload_url, member) != 0, timeout=30)
+    wait_until(lambda: not_being_written(app, upload_url), timeout=30)
+    assert server_offset(upload_url, member) == arrived
+    assert staged_bytes(app, upload_url) == data[:arrived]
+
+    finished = send_patch(upload_url, member, arrived, data[arrived:])
+    assert finished.status_code == 204
+    assert stored_original(app, finished.headers["Videocoach-Clip-Id"]) == data
+    assert staged_bytes(app, upload_url) is None

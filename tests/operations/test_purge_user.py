@@ -5,14 +5,15 @@ stored files remain, and their partners' own data is intact. On SQLite and Postg
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass, field
 
 import pytest
 from sqlalchemy import String, func, or_, select
 
-from tests.conftest import sign_in_as
+from tests.conftest import BUCKET, sign_in_as
 from tests.helpers.tus import metadata_header
-from tests.studio import Studio
+from tests.studio import Studio, make_studio
 from videocoach import db
 from videocoach.accounts import services as accounts
 from videocoach.accounts.models import User
@@ -324,3 +325,37 @@ def test_what_arrives_while_the_operator_reads_the_plan_is_erased_too(world, med
     assert late["id"] in done.plan.clips_removed
     assert stored_keys(studio, late["id"]) == []
     assert traces(world) == {}
+
+
+def test_purge_user_deletes_the_bytes_of_their_upload_staged_in_s3(
+    make_app, make_user, s3_endpoint, cli
+):
+    settings = {
+        "VIDEOCOACH_STORAGE": f"s3://{BUCKET}/purge-{secrets.token_hex(4)}",
+        "S3_ENDPOINT_URL": s3_endpoint,
+    }
+    studio = make_studio(make_app(**settings), make_user)
+    tus = {**studio.headers(), "Tus-Resumable": "1.0.0"}
+    created = studio.client().post(
+        "/api/v1/uploads",
+        headers={
+            **tus,
+            "Upload-Length": "1000",
+            "Upload-Metadata": metadata_header(partnership_id=studio.pid, filename="half.mp4"),
+        },
+    )
+    upload_url = created.headers["Location"]
+    patched = studio.client().patch(
+        upload_url,
+        data=b"x" * 400,
+        headers={**tus, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"},
+    )
+    assert patched.status_code == 204
+    staged = f"tus-staging/{upload_url.rsplit('/', 1)[1]}/"
+    assert [item.size for item in studio.storage().list_objects(staged)] == [400]
+    with studio.app.app_context():
+        email = db.session.get(User, studio.teacher_id).email
+
+    result = cli("purge-user", email, "--yes", **settings)
+    assert result.exit_code == 0, result.output
+    assert list(studio.storage().list_objects(staged)) == []
