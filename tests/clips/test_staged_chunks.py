@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import secrets
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -21,11 +22,13 @@ from videocoach.storage import current_storage
 
 
 @pytest.fixture
-def s3_app(make_app, s3_endpoint) -> Flask:
-    return make_app(
+def s3_app(make_app, s3_endpoint) -> Iterator[Flask]:
+    app = make_app(
         VIDEOCOACH_STORAGE=f"s3://{BUCKET}/chunks-{secrets.token_hex(4)}",
         S3_ENDPOINT_URL=s3_endpoint,
     )
+    yield app
+    app.extensions["videocoach.engine"].dispose()
 
 
 @pytest.fixture

@@ -55,14 +55,17 @@ class Member:
 
 
 @pytest.fixture(params=["local", "s3"])
-def app(request: pytest.FixtureRequest, app: Flask, make_app) -> Flask:
+def app(request: pytest.FixtureRequest, app: Flask, make_app) -> Iterator[Flask]:
     """Local media (bytes staged in the data directory) and S3 media (staged in the bucket)."""
     if request.param == "local":
-        return app
-    return make_app(
+        yield app
+        return
+    on_s3 = make_app(
         VIDEOCOACH_STORAGE=f"s3://{BUCKET}/tus-{secrets.token_hex(4)}",
         S3_ENDPOINT_URL=request.getfixturevalue("s3_endpoint"),
     )
+    yield on_s3
+    on_s3.extensions["videocoach.engine"].dispose()  # an app per test: close its connections
 
 
 def stages_in_bucket(app: Flask) -> bool:

@@ -172,6 +172,7 @@ def test_patches_alternating_between_two_hosts_make_one_processable_clip(
         assert processed.status == ClipStatus.READY.value, processed.error
         assert processed.original_sha256 == hashlib.sha256(data).hexdigest()
         assert processed.original_size == len(data)
+    worker.extensions["videocoach.engine"].dispose()
 
 
 def _bucket_bytes(endpoint: str, storage_url: str) -> bytes:

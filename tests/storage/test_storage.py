@@ -394,3 +394,33 @@ def test_media_origin_needs_no_credentials(monkeypatch, tmp_path):
     storage = S3Storage(BUCKET, endpoint_url="https://minio.school.example:9000")
     assert storage.media_origin() == "https://minio.school.example:9000"
     assert S3Storage(BUCKET).media_origin() == "https://*.amazonaws.com"
+
+
+def _put_parts(storage: Storage, sizes: list[int]) -> tuple[list[StoredObject], bytes]:
+    pieces = [os.urandom(size) for size in sizes]
+    parts = [
+        storage.put_bytes(f"tus-staging/u/{number:03d}", piece, "application/octet-stream")
+        for number, piece in enumerate(pieces)
+    ]
+    return parts, b"".join(pieces)
+
+
+def test_put_concatenation_of_small_parts_stores_them_in_order_with_their_sha256(
+    storage: Storage,
+):
+    parts, whole = _put_parts(storage, [3, 70_000, 1, 5000])
+    stored = storage.put_concatenation("clips/c/original", parts, "video/mp4")
+    assert (stored.size, stored.sha256) == (len(whole), hashlib.sha256(whole).hexdigest())
+    assert read_all(storage, "clips/c/original") == whole
+    assert all(storage.exists(part.key) for part in parts)  # the parts stay
+
+
+def test_put_concatenation_of_large_parts_is_copied_inside_s3(s3: S3Storage, monkeypatch):
+    parts, whole = _put_parts(s3, [5 * MiB, 6 * MiB + 7, 12])
+    monkeypatch.setattr(s3, "open", None)  # not one byte read back through this process
+    stored = s3.put_concatenation("clips/c/original", parts, "video/mp4")
+    monkeypatch.undo()
+    assert (stored.size, stored.sha256) == (len(whole), None)  # the worker will hash it
+    assert read_all(s3, "clips/c/original") == whole
+    head = s3.client.head_object(Bucket=BUCKET, Key=s3.prefix + "clips/c/original")
+    assert head["ContentType"] == "video/mp4"

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -24,7 +24,7 @@ from videocoach.config import current_settings
 from videocoach.db import utcnow
 from videocoach.errors import Forbidden, Invalid, NotFound
 from videocoach.notifications import services as notifications
-from videocoach.storage import current_storage
+from videocoach.storage import StoredObject, current_storage
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ def require_uploader(user: User, partnership_id: str) -> None:
 def create_clip(
     user: User,
     partnership_id: str,
-    original: Path | BinaryIO,
+    original: Path | Sequence[StoredObject],
     *,
     filename: str,
     title: str | None,
@@ -82,8 +82,8 @@ def create_clip(
     recorded_on: str | date | None = None,
 ) -> Clip:
     """Turn a fully received upload into a clip: store the original (a file, moved into
-    storage, or a stream, read to its end), then queue processing (once the caller
-    commits)."""
+    storage, or stored objects that are its pieces in order), then queue processing (once
+    the caller commits)."""
     require_uploader(user, partnership_id)
     clip = Clip(
         partnership_id=partnership_id,
@@ -101,7 +101,7 @@ def create_clip(
     if isinstance(original, Path):
         stored = storage.put_file(key, original, "application/octet-stream", move=True)
     else:
-        stored = storage.put_stream(key, original, "application/octet-stream")
+        stored = storage.put_concatenation(key, original, "application/octet-stream")
     clip.original_size = stored.size
     db.session.add(
         ClipAsset(

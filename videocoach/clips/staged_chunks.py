@@ -9,7 +9,8 @@ A request writes only while it holds the upload's writer claim (a conditional UP
 the row, renewed while the body streams in), and records its chunk only if the offset is
 still the one it started from and the claim still its own: two PATCHes racing get 423 or
 409, never interleaved bytes. When the last byte is in, clips.uploads reads the chunks
-back in order into the clip's original, then they are deleted.
+back in order into the clip's original (inside S3 when the chunks are large enough, see
+S3Storage.put_concatenation), then they are deleted.
 
 Why not an S3 multipart upload straight into the original: every part but the last must
 be at least 5 MiB, and tus PATCHes can be any size, so small PATCHes would have to be
@@ -21,8 +22,6 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import BinaryIO
 
@@ -33,7 +32,7 @@ from werkzeug.exceptions import ClientDisconnected
 from videocoach import db, transaction
 from videocoach.clips.models import Upload, UploadChunk
 from videocoach.db import utcnow
-from videocoach.storage import Storage, current_storage
+from videocoach.storage import StoredObject, current_storage
 
 log = logging.getLogger(__name__)
 
@@ -178,36 +177,8 @@ def has_staged_bytes(upload: Upload) -> bool:
     )
 
 
-class _ChunksInOrder:
-    """Every chunk's bytes, one after the other, opened one at a time (by boto3's reading
-    thread, outside the app context: hence the storage handed in)."""
-
-    def __init__(self, storage: Storage, keys: list[str]):
-        self._storage = storage
-        self._keys = iter(keys)
-        self._current: BinaryIO | None = None
-
-    def read(self, size: int = -1) -> bytes:
-        while True:
-            if self._current is None:
-                key = next(self._keys, None)
-                if key is None:
-                    return b""
-                self._current = self._storage.open(key)
-            data = self._current.read(size)
-            if data:
-                return data
-            self._current.close()
-            self._current = None
-
-    def close(self) -> None:
-        if self._current is not None:
-            self._current.close()
-
-
-@contextmanager
-def read_back(upload: Upload) -> Iterator[BinaryIO]:
-    """The staged bytes of a complete upload, in order."""
+def staged_parts(upload: Upload) -> list[StoredObject]:
+    """The stored chunks of a complete upload, in order: one after another, its bytes."""
     chunks = db.session.scalars(
         select(UploadChunk).where(UploadChunk.upload_id == upload.id).order_by(UploadChunk.start)
     ).all()
@@ -218,11 +189,7 @@ def read_back(upload: Upload) -> Iterator[BinaryIO]:
         end += chunk.size
     if end != upload.length:
         raise RuntimeError(f"upload {upload.id}: {end} of {upload.length} bytes staged")
-    reader = _ChunksInOrder(current_storage(), [chunk.key for chunk in chunks])
-    try:
-        yield reader  # type: ignore[misc]
-    finally:
-        reader.close()
+    return [StoredObject(chunk.key, chunk.size, None) for chunk in chunks]
 
 
 def forget(upload_id: str) -> None:

@@ -14,7 +14,7 @@ import binascii
 import fcntl
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
@@ -30,7 +30,7 @@ from videocoach.clips.zerocopy import SocketSplicer
 from videocoach.config import current_settings
 from videocoach.db import utcnow
 from videocoach.errors import Conflict, DomainError, Invalid, NotFound
-from videocoach.storage import LocalStorage, StorageError, current_storage
+from videocoach.storage import LocalStorage, StorageError, StoredObject, current_storage
 
 log = logging.getLogger(__name__)
 # A connection reset mid-read loses at most this much; large enough to keep uploads fast.
@@ -291,15 +291,14 @@ def _store_chunk(upload: Upload, body: BinaryIO, token: str) -> None:
 
 
 def _finish_from_storage(upload: Upload) -> Clip:
-    with staged_chunks.read_back(upload) as original:
-        clip = finish(upload, original)
+    clip = finish(upload, staged_chunks.staged_parts(upload))
     _discard_staged_objects(upload.id)
     return clip
 
 
-def finish(upload: Upload, original: Path | BinaryIO | None = None) -> Clip:
-    """The last byte is in: the staged bytes (the staged file unless `original` is given)
-    become the clip's original. The upload is kept, pointing at its clip, until it
+def finish(upload: Upload, original: Path | Sequence[StoredObject] | None = None) -> Clip:
+    """The last byte is in: the staged bytes (the staged file unless the staged objects
+    are given) become the clip's original. The upload is kept, pointing at its clip, until it
     expires, so a client that missed the answer learns the clip from HEAD or a repeated
     PATCH."""
     user = db.session.get(User, upload.user_id)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -121,6 +121,35 @@ class HashingReader:
         return self._digest.hexdigest()
 
 
+class ConcatenatedReader:
+    """The objects `keys` of `storage`, one after another, as one stream opened one object
+    at a time. Holds the storage itself: boto3 reads it from a thread of its own, outside
+    any app context."""
+
+    def __init__(self, storage: Storage, keys: Sequence[str]):
+        self._storage = storage
+        self._keys = iter(keys)
+        self._current: BinaryIO | None = None
+
+    def read(self, size: int = -1) -> bytes:
+        while True:
+            if self._current is None:
+                key = next(self._keys, None)
+                if key is None:
+                    return b""
+                self._current = self._storage.open(key)
+            data = self._current.read(size)
+            if data:
+                return data
+            self._current.close()
+            self._current = None
+
+    def close(self) -> None:
+        if self._current is not None:
+            self._current.close()
+            self._current = None
+
+
 class Storage(ABC):
     """Whole objects under opaque keys (`clips/<uuid>/...`); never user file names."""
 
@@ -156,6 +185,18 @@ class Storage(ABC):
     @abstractmethod
     def put_stream(self, key: str, stream: BinaryIO, content_type: str) -> StoredObject:
         """Store everything read from `stream`, in bounded memory, hashing as it goes."""
+
+    def put_concatenation(
+        self, key: str, parts: Sequence[StoredObject], content_type: str
+    ) -> StoredObject:
+        """Store the objects `parts`, one after another, as the one object `key` (the
+        pieces of a resumable upload become its original); the parts stay. This default
+        reads them through this process, hashing as it goes."""
+        reader = ConcatenatedReader(self, [part.key for part in parts])
+        try:
+            return self.put_stream(key, reader, content_type)  # type: ignore[arg-type]
+        finally:
+            reader.close()
 
     @abstractmethod
     def open(self, key: str) -> BinaryIO:
