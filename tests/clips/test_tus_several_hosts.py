@@ -255,3 +255,51 @@ def test_a_host_killed_mid_patch_loses_only_that_patch_and_the_other_host_resume
 def _claimed(app, upload_id: str) -> bool:
     with app.app_context():
         return db.session.get(Upload, upload_id).writer_token is not None
+
+
+def test_a_patch_on_one_host_while_the_other_writes_the_upload_is_423(
+    app, make_user, api_for, two_hosts, shared_media
+):
+    host_a, host_b = two_hosts
+    auth, pid = _member(make_user, api_for)
+    data = os.urandom(200_000)
+    created = requests.post(
+        f"{host_a}/api/v1/uploads",
+        headers={
+            **TUS,
+            **auth,
+            "Upload-Length": str(len(data)),
+            "Upload-Metadata": metadata_header(partnership_id=pid, filename="lesson.mp4"),
+        },
+        timeout=30,
+    )
+    upload_url = created.headers["Location"]
+    upload_id = upload_url.rsplit("/", 1)[1]
+    path = upload_url[upload_url.index("/api/") :]
+    with socket.create_connection(("127.0.0.1", int(host_a.rsplit(":", 1)[1]))) as sock:
+        head = (
+            f"PATCH {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nTus-Resumable: 1.0.0\r\n"
+            f"Authorization: {auth['Authorization']}\r\nContent-Type: {OFFSET_TYPE}\r\n"
+            f"Upload-Offset: 0\r\nContent-Length: {len(data)}\r\n\r\n"
+        )
+        sock.sendall(head.encode() + data[:50_000])  # host A is receiving this body
+        deadline = time.monotonic() + 30
+        while not _claimed(app, upload_id):
+            assert time.monotonic() < deadline, "host A never started writing"
+            time.sleep(0.05)
+        racing = requests.patch(
+            _on(host_b, upload_url),
+            data=data,
+            headers={**TUS, **auth, "Upload-Offset": "0", "Content-Type": OFFSET_TYPE},
+            timeout=30,
+        )
+        assert racing.status_code == 423
+    # Host A stores what arrived before the client hung up; that is all there is.
+    deadline = time.monotonic() + 30
+    while _claimed(app, upload_id):
+        assert time.monotonic() < deadline, "host A never finished the cut-off PATCH"
+        time.sleep(0.05)
+    asked = requests.head(_on(host_b, upload_url), headers={**TUS, **auth}, timeout=30)
+    assert asked.headers["Upload-Offset"] == "50000"
+    endpoint, storage_url = shared_media["S3_ENDPOINT_URL"], shared_media["VIDEOCOACH_STORAGE"]
+    assert _bucket_bytes(endpoint, storage_url) == data[:50_000]

@@ -8,8 +8,8 @@ where its last chunk ends, so HEAD on any host answers what is durably stored.
 A request writes only while it holds the upload's writer claim (a conditional UPDATE on
 the row, renewed while the body streams in), and records its chunk only if the offset is
 still the one it started from and the claim still its own: two PATCHes racing get 423 or
-409, never interleaved bytes. When the last byte is in, clips.uploads reads the chunks
-back in order into the clip's original (inside S3 when the chunks are large enough, see
+409, never interleaved bytes. When the last byte is in, clips.uploads joins the chunks
+into the clip's original (inside S3 when they are large enough, see
 S3Storage.put_concatenation), then they are deleted.
 
 Why not an S3 multipart upload straight into the original: every part but the last must
