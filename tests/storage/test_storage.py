@@ -424,3 +424,20 @@ def test_put_concatenation_of_large_parts_is_copied_inside_s3(s3: S3Storage, mon
     assert read_all(s3, "clips/c/original") == whole
     head = s3.client.head_object(Bucket=BUCKET, Key=s3.prefix + "clips/c/original")
     assert head["ContentType"] == "video/mp4"
+
+
+def test_delete_prefix_on_s3_aborts_unfinished_multipart_uploads_under_it(s3: S3Storage):
+    """What a web process killed mid-PATCH leaves: parts no listing of objects shows."""
+    client = s3.client
+    started = {}
+    for key in ("tus-staging/u/0-a", "tus-staging/other/0-b"):
+        upload_id = client.create_multipart_upload(Bucket=BUCKET, Key=s3.prefix + key)["UploadId"]
+        client.upload_part(
+            Bucket=BUCKET, Key=s3.prefix + key, UploadId=upload_id, PartNumber=1, Body=b"x" * 100
+        )
+        started[key] = upload_id
+
+    s3.delete_prefix("tus-staging/u/")
+
+    left = client.list_multipart_uploads(Bucket=BUCKET, Prefix=s3.prefix).get("Uploads", [])
+    assert [item["Key"] for item in left] == [s3.prefix + "tus-staging/other/0-b"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import logging
 import os
 import re
 import threading
@@ -41,6 +42,8 @@ from videocoach.storage.base import (
     validate_key,
     validate_prefix,
 )
+
+log = logging.getLogger(__name__)
 
 MiB = 1024 * 1024
 DELETE_BATCH = 1000  # the most keys one DeleteObjects request accepts
@@ -326,7 +329,25 @@ class S3Storage(Storage):
                         batch = []
             if batch:
                 deleted += self._delete_batch(batch)
+        self._abort_multipart_uploads(full_prefix)
         return deleted
+
+    def _abort_multipart_uploads(self, full_prefix: str) -> None:
+        """Unfinished multipart uploads under the prefix (a web process killed while it
+        stored a large tus PATCH) hold storage no listing shows: abort them too."""
+        try:
+            pages = self.client.get_paginator("list_multipart_uploads").paginate(
+                Bucket=self.bucket, Prefix=full_prefix
+            )
+            for page in pages:
+                for unfinished in page.get("Uploads", []):
+                    self.client.abort_multipart_upload(
+                        Bucket=self.bucket, Key=unfinished["Key"], UploadId=unfinished["UploadId"]
+                    )
+        except ClientError as error:
+            # A key without s3:ListBucketMultipartUploads: the bucket's lifecycle rule
+            # (docs/configuration.md) is then what removes them.
+            log.warning("unfinished multipart uploads under %s left: %s", full_prefix, error)
 
     def _delete_batch(self, batch: list[dict[str, str]]) -> int:
         response = self.client.delete_objects(
