@@ -329,7 +329,7 @@ class S3Storage(Storage):
                         batch = []
             if batch:
                 deleted += self._delete_batch(batch)
-        self._abort_multipart_uploads(full_prefix)
+            self._abort_multipart_uploads(full_prefix)
         return deleted
 
     def _abort_multipart_uploads(self, full_prefix: str) -> None:
@@ -345,8 +345,11 @@ class S3Storage(Storage):
                         Bucket=self.bucket, Key=unfinished["Key"], UploadId=unfinished["UploadId"]
                     )
         except ClientError as error:
-            # A key without s3:ListBucketMultipartUploads: the bucket's lifecycle rule
-            # (docs/configuration.md) is then what removes them.
+            code = str(error.response.get("Error", {}).get("Code", ""))
+            if code not in {"AccessDenied", "NotImplemented"}:
+                raise
+            # A key without s3:ListBucketMultipartUploads, or a service without the call:
+            # the bucket's lifecycle rule (docs/configuration.md) removes them instead.
             log.warning("unfinished multipart uploads under %s left: %s", full_prefix, error)
 
     def _delete_batch(self, batch: list[dict[str, str]]) -> int:
