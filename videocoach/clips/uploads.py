@@ -174,19 +174,18 @@ def exclusive(upload: Upload) -> Iterator[BinaryIO]:
 def current_state(upload: Upload) -> Clip | None:
     """For HEAD: the offset the client should resume from, and the clip once the upload
     is complete. An upload whose last byte arrived just before a crash is finished now."""
-    if upload.clip_id is None and stages_in_storage():
-        if upload.offset == upload.length:
-            try:
-                with _claimed(upload):
-                    if upload.clip_id is None:
-                        return _finish_from_storage(upload)
-            except Locked:
-                db.session.refresh(upload)
-    elif upload.clip_id is None:
+    if upload.clip_id is None:
         try:
-            with exclusive(upload):
+            if stages_in_storage():
+                # The offset is in the database: only a complete upload needs the claim.
                 if upload.offset == upload.length:
-                    return finish(upload)
+                    with _claimed(upload):
+                        if upload.clip_id is None:
+                            return _finish_from_storage(upload)
+            else:
+                with exclusive(upload):
+                    if upload.offset == upload.length:
+                        return finish(upload)
         except (_Finished, Locked):
             db.session.refresh(upload)
     return db.session.get(Clip, upload.clip_id) if upload.clip_id else None
