@@ -31,6 +31,10 @@ from videocoach.meetings.models import Meeting
 log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 10
+# A server learns that a browser has gone only when a write to its stream fails (the
+# second write after it left): a comment line this often lets the others see within a
+# few seconds that someone left (a driver's "Take over" appears), for a few bytes.
+KEEPALIVE_S = 2.0
 RETRY_MS = 1000
 # Events after which the stream asks the database whether its person may still listen.
 ACCESS_EVENTS = {"members_changed", "access_changed"}
@@ -157,7 +161,8 @@ def _follow(
     heartbeat_s = HEARTBEAT_S
     next_check = time.monotonic() + heartbeat_s
     while True:
-        event = subscription.get(timeout=max(0.0, next_check - time.monotonic()))
+        wake_by = min(next_check, time.monotonic() + KEEPALIVE_S)
+        event = subscription.get(timeout=max(0.0, wake_by - time.monotonic()))
         if subscription.overflowed:
             # This browser fell behind; it reloads the whole state instead.
             yield sse("resync", {})
@@ -169,7 +174,7 @@ def _follow(
             return
         # Checked when due even while events keep coming: a busy meeting must not keep a
         # removed member or a revoked credential listening.
-        due = event is None or event.kind in ACCESS_EVENTS or time.monotonic() >= next_check
+        due = (event is not None and event.kind in ACCESS_EVENTS) or time.monotonic() >= next_check
         if due:
             with app.app_context():
                 bye = _check_in(user_id, meeting_id, connection_id, credential)
@@ -178,7 +183,7 @@ def _follow(
                 return
             next_check = time.monotonic() + heartbeat_s
         if event is None:
-            yield ": still here\n\n"  # also finds out when the browser has gone
+            yield ": still here\n\n"  # finds out when the browser has gone (KEEPALIVE_S)
         elif event.kind not in ACCESS_EVENTS:
             yield sse(event.kind, event.data | {"server_time": time.time()})
             if event.kind == "ended":
