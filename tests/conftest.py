@@ -34,6 +34,7 @@ from videocoach.accounts import services as account_services
 from videocoach.accounts.models import User, UserSession
 from videocoach.migrate import upgrade
 from videocoach.models import Base
+from videocoach.observability import metrics
 
 PASSWORD = "correct horse battery staple"
 POSTGRES_URL = os.environ.get(
@@ -105,8 +106,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 
 
 # One metrics folder for every app this test process makes: a process records into the
-# first folder it is given (videocoach.observability.metrics), so /metrics must read it.
+# first folder it is given (videocoach.observability.metrics), so it is given this one
+# before any test makes an app of its own, and /metrics of every app_config reads it.
 METRICS_DIR = Path(tempfile.mkdtemp(prefix="videocoach-test-metrics-"))
+metrics.start_recording(METRICS_DIR)
 
 
 def app_config(database_url: str, data_dir: Path, **overrides: str) -> dict[str, str]:

@@ -179,8 +179,11 @@ def test_what_each_process_records_is_added_up_and_ended_processes_are_forgotten
     assert sorted(path.name for path in folder.glob("*.db")) == [other_host.name]
 
 
-def test_this_process_records_into_the_test_runs_folder():
-    # The conftest's folder: otherwise every scrape above would read an empty one.
+def test_this_process_records_into_the_test_runs_folder(make_app, tmp_path):
+    # The conftest's folder, whatever folder the first app of the process names: else
+    # every scrape above would read an empty one (seen when a test made its own app).
+    app = make_app(VIDEOCOACH_METRICS_DIR=str(tmp_path / "elsewhere"))
+    assert app.test_client().get("/healthz").status_code == 200
     assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == str(METRICS_DIR)
     assert list(METRICS_DIR.glob(f"*_{metrics._process_identifier()}.db"))
 
@@ -304,3 +307,30 @@ def test_the_grafana_dashboard_asks_only_for_metrics_videocoach_exports(
     exported = {name for name, _labels in samples(scrape(watched))}
     assert asked and asked <= exported, asked - exported
     assert len({panel["id"] for panel in dashboard["panels"]}) == len(dashboard["panels"])
+
+
+LOSE_THE_FOLDER = """
+import logging, shutil, sys
+from pathlib import Path
+from videocoach.observability import metrics
+logging.basicConfig()
+folder = Path(sys.argv[1])
+metrics.start_recording(folder)
+metrics.job_ended("probe", "ready")
+shutil.rmtree(folder)  # a cleaner took /tmp's old folders, say
+metrics.job_ended("transcode", "failed")  # a new series: a new file, in no folder
+metrics.request_answered("health.healthz", "GET", 200, 0.01)
+print("still working")
+"""
+
+
+def test_a_metrics_folder_that_went_away_costs_the_numbers_not_the_work(tmp_path):
+    # Seen in a test run: a folder deleted under a process made every job fail.
+    run = subprocess.run(
+        [sys.executable, "-c", LOSE_THE_FOLDER, tmp_path / "metrics"],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "still working"
+    assert run.stderr.count("metrics are not recorded") == 1

@@ -18,7 +18,7 @@ import logging
 import os
 import re
 import socket
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, values
@@ -74,6 +74,7 @@ class _Metrics:
 
 _metrics: _Metrics | None = None
 _folder: Path | None = None
+_failed_once = False
 
 
 def start_recording(metrics_dir: Path) -> None:
@@ -113,24 +114,34 @@ def _running(pid: int) -> bool:
     return True
 
 
+def _recording(record: Callable[[_Metrics], object]) -> None:
+    """Counting never fails what is counted: a metrics folder that went away (deleted,
+    full, read-only) costs the numbers, logged once, never a request or a job."""
+    global _failed_once
+    if _metrics is None:
+        return
+    try:
+        record(_metrics)
+    except Exception as error:  # any failure of the files: see above
+        if not _failed_once:
+            _failed_once = True
+            log.warning("metrics are not recorded: %s (%s)", error, _folder)
+
+
 def request_answered(endpoint: str, method: str, status: int, seconds: float) -> None:
-    if _metrics is not None:
-        _metrics.request_seconds.labels(endpoint, method, str(status)).observe(seconds)
+    _recording(lambda m: m.request_seconds.labels(endpoint, method, str(status)).observe(seconds))
 
 
 def job_ended(step: str, outcome: str) -> None:
-    if _metrics is not None:
-        _metrics.jobs.labels(step, outcome).inc()
+    _recording(lambda m: m.jobs.labels(step, outcome).inc())
 
 
 def step_took(step: str, seconds: float) -> None:
-    if _metrics is not None:
-        _metrics.step_seconds.labels(step).observe(seconds)
+    _recording(lambda m: m.step_seconds.labels(step).observe(seconds))
 
 
 def email_handled(outcome: str) -> None:
-    if _metrics is not None:
-        _metrics.emails.labels(outcome).inc()
+    _recording(lambda m: m.emails.labels(outcome).inc())
 
 
 class _RecordedCollector(Collector):
