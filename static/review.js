@@ -751,7 +751,13 @@
   clearRangeButton.addEventListener("click", function () { setStamp(stamp.start, null); body.focus(); });
   video.addEventListener("timeupdate", function () { if (stamp.start === null && !replyTo) showStamp(); });
 
+  // A reply is a note unless its writer chooses otherwise; the kind picked for the comment
+  // being written comes back if the reply is cancelled.
+  var kindSelect = $("composer-kind");
+  var kindBeforeReply = null;
   function startReply(c) {
+    if (!replyTo) kindBeforeReply = kindSelect.value;
+    kindSelect.value = "note";
     replyTo = c;
     $("reply-to").textContent = ((c.author && c.author.name) || "a comment") + " at " + fmt(c.t_start);
     $("reply-banner").hidden = false;
@@ -760,6 +766,8 @@
     body.focus();
   }
   function cancelReply() {
+    if (replyTo && kindBeforeReply !== null) kindSelect.value = kindBeforeReply;
+    kindBeforeReply = null;
     replyTo = null;
     $("reply-banner").hidden = true;
     $("composer-submit").textContent = "Post comment";
@@ -788,6 +796,7 @@
     $("composer-private").checked = false;
     goalList.querySelectorAll("input").forEach(function (box) { box.checked = false; });
     cancelReply();
+    kindSelect.value = "note"; // a kind is chosen for each comment, never carried over
     showError("");
   }
   $("composer").addEventListener("submit", function (event) {
@@ -796,7 +805,7 @@
     if (!text) { showError("Write something first."); body.focus(); return; }
     var payload = {
       body: text,
-      kind: $("composer-kind").value,
+      kind: kindSelect.value,
       private: $("composer-private").checked,
       goal_ids: Array.prototype.map.call(goalList.querySelectorAll("input:checked"), function (box) { return box.value; })
     };
