@@ -69,14 +69,16 @@
       .then(function (data) {
         if (!data) return; // gone or no longer visible: stop asking
         var clip = data.clip;
+        var player = document.getElementById("player");
+        var hadVideo = !!(player && player.getAttribute("src"));
         show(box, clip);
         showMedia(clip);
         if (clip.status === "ready" || clip.status === "failed") {
           // Once, because this box only polls while the clip waits or is processed. A page
-          // that already plays the quick copy keeps playing: only a failure redraws it.
-          var player = document.getElementById("player");
+          // that already plays the quick copy keeps playing: only a failure redraws it. A
+          // player given its source just now already reads the web rendition.
           var playing = player && clip.status === "ready";
-          if (playing && player.getAttribute("src")) switchToWebRendition(player);
+          if (playing && hadVideo) switchToWebRendition(player);
           if (box.hasAttribute("data-reload-when-done") && !playing) window.location.reload();
           return;
         }

@@ -75,10 +75,16 @@
   function fmtRange(start, end) {
     return end === null || end === undefined ? fmt(start) : fmt(start) + "–" + fmt(end);
   }
-  function duration() {
+  // The clip's length once the video or the server knows it, else null (not probed yet).
+  function knownDuration() {
     if (isFinite(video.duration) && video.duration > 0) return video.duration;
     var d = parseFloat(root.dataset.duration);
-    if (d > 0) return d;
+    return d > 0 ? d : null;
+  }
+  // A length to lay the timeline out on, known or not.
+  function duration() {
+    var known = knownDuration();
+    if (known) return known;
     var last = 0;
     comments.forEach(function (c) { last = Math.max(last, c.t_end || c.t_start); });
     return last || 1;
@@ -115,12 +121,23 @@
       });
     });
   }
+  // A seek asked for before the video's metadata is loaded (a link to a moment, a clip still
+  // being processed) is made as soon as it is.
+  var pendingSeek = null;
   function seek(t) {
-    var d = duration();
-    t = Math.max(0, Math.min(d, t));
-    try { video.currentTime = t; } catch (e) { /* not loaded yet */ }
+    var d = knownDuration();
+    t = Math.max(0, d ? Math.min(d, t) : t);
+    if (video.readyState < 1) {
+      pendingSeek = t;
+    } else {
+      pendingSeek = null;
+      try { video.currentTime = t; } catch (e) { /* not seekable */ }
+    }
     updatePlayhead(t);
   }
+  video.addEventListener("loadedmetadata", function () {
+    if (pendingSeek !== null) seek(pendingSeek);
+  });
 
   // ---------- player controls ----------
   function updatePlayButton() {
@@ -152,7 +169,7 @@
   });
 
   function updatePlayhead(t) {
-    if (t === undefined) t = video.currentTime;
+    if (t === undefined) t = pendingSeek !== null ? pendingSeek : video.currentTime;
     var p = pct(t) + "%";
     played.style.width = p;
     playhead.style.left = p;
@@ -901,6 +918,42 @@
     }
   };
 
+  // ---------- links to a moment or a comment ----------
+  // /clips/<id>#t=14.5 seeks there (as in Media Fragments: also t=npt:14.5 and t=14.5,20);
+  // /clips/<id>#comment-<cid> shows that comment: scrolled to, highlighted, focused, and the
+  // player at its moment. Read when the page opens and whenever the fragment changes.
+  var linkedComment = null; // the id of a comment to show once the comments are loaded
+  function readLink() {
+    var hash = window.location.hash.replace(/^#/, "");
+    var match = /^comment-([\w-]+)$/.exec(hash);
+    if (match) {
+      linkedComment = match[1];
+      showLinkedComment();
+      return;
+    }
+    var t = new URLSearchParams(hash).get("t");
+    if (t === null) return;
+    var start = parseVttTime(t.replace(/^npt:/, "").split(",")[0]);
+    if (isFinite(start) && start >= 0) seek(start);
+  }
+  function showLinkedComment() {
+    if (!linkedComment || root.dataset.loaded !== "true") return;
+    var c = byId[linkedComment];
+    var li = itemById[linkedComment];
+    linkedComment = null;
+    if (!c || !li) { announce("That comment is not on this clip any more."); return; }
+    var top = li.closest("#comment-list > li");
+    if (top && top.hidden) { $("filters").reset(); applyFilters(); }
+    seek(c.t_start);
+    var before = list.querySelector(".is-linked");
+    if (before) before.classList.remove("is-linked");
+    li.classList.add("is-linked");
+    li.tabIndex = -1;
+    li.scrollIntoView({ block: "center" });
+    li.focus({ preventScroll: true });
+  }
+  window.addEventListener("hashchange", readLink);
+
   // ---------- load ----------
   function load() {
     api("GET", commentsUrl)
@@ -909,6 +962,7 @@
         renderAll();
         $("comments-loading").hidden = true;
         root.dataset.loaded = "true";
+        showLinkedComment();
       })
       .catch(function (error) {
         $("comments-loading").textContent = "Could not load the comments: " + error.message;
@@ -917,5 +971,6 @@
   updatePlayButton();
   showStamp();
   updatePlayhead(0);
+  readLink();
   load();
 })();

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from flask import current_app, has_request_context, url_for
 
@@ -12,10 +12,24 @@ from videocoach.config import current_settings
 
 log = logging.getLogger(__name__)
 FALLBACK_ORIGIN = "http://localhost:5000"
+ANCHOR_SAFE = "%!#$&'()*+,/:;=?@"  # as url_for quotes an _anchor
+
+
+def comment_anchor(comment_id: str) -> str:
+    """The fragment of a link to one comment on its clip's page: /clips/<cid>#comment-<id>.
+
+    A link to a moment is /clips/<cid>#t=<seconds>. The review page seeks to either."""
+    return f"comment-{comment_id}"
+
+
+def comment_path(clip_id: str, comment_id: str) -> str:
+    """The link to one comment on its clip's page (templates call it)."""
+    return url_for("clips.clip_page", cid=clip_id, _anchor=comment_anchor(comment_id))
 
 
 def external_url(endpoint: str, **values: Any) -> str:
-    """An absolute URL, on VIDEOCOACH_PUBLIC_URL when set (behind a proxy), else this host."""
+    """An absolute URL, on VIDEOCOACH_PUBLIC_URL when set (behind a proxy), else this host.
+    `_anchor` adds a fragment, as with url_for."""
     public = current_settings().public_url
     if not has_request_context():
         # A worker (emails) knows no host of its own: VIDEOCOACH_PUBLIC_URL names it.
@@ -25,7 +39,9 @@ def external_url(endpoint: str, **values: Any) -> str:
         adapter = current_app.url_map.bind(
             parts.netloc, script_name=parts.path or "/", url_scheme=parts.scheme
         )
-        return adapter.build(endpoint, values, force_external=True)
+        anchor = values.pop("_anchor", None)
+        url = adapter.build(endpoint, values, force_external=True)
+        return f"{url}#{quote(anchor, safe=ANCHOR_SAFE)}" if anchor else url
     if public:
         return public + url_for(endpoint, **values)
     return url_for(endpoint, _external=True, **values)

@@ -135,7 +135,7 @@ def test_the_bell_and_the_page(world: World):
     client = signed_in(world, "teacher")
     assert 'Notifications (<span class="count">0</span>)' in client.get("/account").text
     world.comment("coach")
-    world.comment("pat")
+    newest = world.comment("pat")
     page = client.get("/partnerships").text
     assert 'Notifications (<span class="count">2</span>)' in page
     listing = client.get("/notifications").text
@@ -147,7 +147,7 @@ def test_the_bell_and_the_page(world: World):
     assert signed_in(world, "coach").get(links[0]).status_code == 404
     opened = client.get(links[0])
     assert opened.status_code == 302
-    assert opened.headers["Location"] == f"/clips/{world.clip_id}"
+    assert opened.headers["Location"] == f"/clips/{world.clip_id}#comment-{newest['id']}"
     assert 'Notifications (<span class="count">1</span>)' in client.get("/notifications").text
     response = post_form(client, "/notifications/read")
     assert response.status_code == 302
@@ -170,7 +170,7 @@ def test_the_api_lists_and_marks_read(world: World):
     assert item["event"] == "comment_on_my_clip"
     assert item["actor"] == {"id": world.ids["coach"], "name": "Cole"}
     assert item["clip_title"] == "Fractions lesson"
-    assert item["url"] == f"/clips/{world.clip_id}"
+    assert item["url"] == f"/clips/{world.clip_id}#comment-{first['id']}"
     assert item["read"] is False
     # marking someone else's ids does nothing
     theirs = world.api("coach", "POST", "/notifications/read", {"ids": [item["id"]]}).json
@@ -183,6 +183,15 @@ def test_the_api_lists_and_marks_read(world: World):
     }
     bad = world.api("teacher", "POST", "/notifications/read", {"ids": "all"})
     assert bad.status_code == 422
+
+
+def test_a_reply_notification_links_to_the_reply_on_the_clip_page(world: World):
+    mine = world.comment("teacher")  # on my own clip: nobody to tell
+    reply = world.comment("coach", parent_id=mine["id"])
+    items = world.api("teacher", "GET", "/notifications").json["items"]
+    assert [(item["event"], item["url"]) for item in items] == [
+        ("reply_to_my_comment", f"/clips/{world.clip_id}#comment-{reply['id']}")
+    ]
 
 
 def test_outsiders_never_hear_of_a_partnership(world: World):

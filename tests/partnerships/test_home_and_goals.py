@@ -101,7 +101,7 @@ def test_goals_page_shows_evidence_in_lesson_order_with_counts_and_a_chart(pair)
     other = goal(pair, "Transitions")
     october = add_clip(pair, "October lesson", date(2026, 10, 5))
     september = add_clip(pair, "September lesson", date(2026, 9, 20))
-    comment(pair, october, body="Three seconds!", kind="strength", goal_ids=[wait_time])
+    three = comment(pair, october, body="Three seconds!", kind="strength", goal_ids=[wait_time])
     comment(
         pair, september, body="Rushed answers", kind="suggestion", t_start=30, goal_ids=[wait_time]
     )
@@ -118,6 +118,7 @@ def test_goals_page_shows_evidence_in_lesson_order_with_counts_and_a_chart(pair)
         < section.index("Three seconds!")
     )
     assert "3 moments" in section
+    assert f'href="/clips/{october}#comment-{three["id"]}"' in section  # it seeks there
     assert "2 strengths" in section and "1 suggestion" in section
     assert "hunch" not in html  # the coach's private note stays the coach's
     assert '<svg class="evidence-chart"' in section and "2026-09" in section
@@ -164,7 +165,7 @@ def test_goals_page_shows_comment_formatting_and_never_markup(pair):
 def test_home_shows_recent_activity_newest_first_and_keeps_privacy(pair):
     shared = add_clip(pair, "Shared lesson", date(2026, 10, 1))
     add_clip(pair, "Rehearsal", date(2026, 10, 2), shared=False)
-    comment(pair, shared, "coach", body="Nice")
+    nice = comment(pair, shared, "coach", body="Nice")
     comment(pair, shared, body="Private thought", private=True)
     gid = goal(pair, "Wait time")
     pair.client().patch(f"/api/v1/goals/{gid}", json={"status": "met"}, headers=pair.headers())
@@ -175,3 +176,4 @@ def test_home_shows_recent_activity_newest_first_and_keeps_privacy(pair):
     assert positions == sorted(positions)  # newest first
     assert "Rehearsal" not in activity  # the teacher's private clip
     assert activity.count("commented on") == 1  # the private note is not activity for others
+    assert f'commented on <a href="/clips/{shared}#comment-{nice["id"]}">' in activity

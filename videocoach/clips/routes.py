@@ -17,8 +17,10 @@ from videocoach.forms import ActionForm, flash_refusals
 from videocoach.meetings import services as meetings
 from videocoach.partnerships import goals as goal_services
 from videocoach.partnerships import services as partnerships
+from videocoach.urls import comment_path
 
 bp = Blueprint("clips", __name__)
+bp.add_app_template_global(comment_path)
 
 
 @bp.app_context_processor

@@ -28,7 +28,7 @@ from videocoach.db import utcnow
 from videocoach.errors import Invalid, NotFound
 from videocoach.notifications.models import EmailPreference, Event, Notification
 from videocoach.partnerships.models import Invitation, Partnership
-from videocoach.urls import external_url
+from videocoach.urls import comment_anchor, external_url
 
 log = logging.getLogger(__name__)
 
@@ -276,9 +276,15 @@ def item_json(item: Item) -> dict[str, Any]:
 
 
 def target_endpoint(notification: Notification) -> tuple[str, dict[str, str]]:
-    """Where a notification leads: its meeting or clip, else the partnerships page."""
+    """Where a notification leads: its meeting, its comment on the clip page, or its clip,
+    else the partnerships page."""
     if notification.meeting_id:
         return "meetings.meeting_page", {"mid": notification.meeting_id}
+    if notification.clip_id and notification.comment_id:
+        return "clips.clip_page", {
+            "cid": notification.clip_id,
+            "_anchor": comment_anchor(notification.comment_id),
+        }
     if notification.clip_id:
         return "clips.clip_page", {"cid": notification.clip_id}
     if notification.partnership_id and notification.event != Event.INVITATION:

@@ -40,6 +40,7 @@ class Activity:
     who: str
     what: str  # the clip or goal title
     clip_id: str | None = None
+    comment_id: str | None = None
 
 
 @dataclass
@@ -142,7 +143,7 @@ def recent_activity(user: User, partnership_id: str, limit: int = 15) -> list[Ac
         .limit(limit)
     ).all()
     comments = db.session.execute(
-        select(Comment.created_at, Clip.id, Clip.title, User.name)
+        select(Comment.created_at, Clip.id, Clip.title, User.name, Comment.id)
         .join(Clip, Clip.id == Comment.clip_id)
         .join(User, User.id == Comment.author_id)
         .where(Comment.id.in_(_visible_comment_ids(user)), Clip.partnership_id == partnership_id)
@@ -163,7 +164,10 @@ def recent_activity(user: User, partnership_id: str, limit: int = 15) -> list[Ac
     ).all()
     events = [Activity(at, "clip", who, title, clip_id) for clip_id, title, at, who in clips]
     events += [Activity(s.done_at, "step_done", "", s.text) for s in steps_done if s.done_at]
-    events += [Activity(at, "comment", who, title, clip_id) for at, clip_id, title, who in comments]
+    events += [
+        Activity(at, "comment", who, title, clip_id, comment_id)
+        for at, clip_id, title, who, comment_id in comments
+    ]
     events += [Activity(goal.met_at, "goal_met", "", goal.title) for goal in goals if goal.met_at]
     return sorted(events, key=lambda event: event.at, reverse=True)[:limit]
 
