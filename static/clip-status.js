@@ -73,6 +73,9 @@
         var hadVideo = !!(player && player.getAttribute("src"));
         show(box, clip);
         showMedia(clip);
+        // The review page picks up what processing has made so far (length, waveform,
+        // storyboard) from this event, without a reload.
+        document.dispatchEvent(new CustomEvent("videocoach:clip", { detail: clip }));
         if (clip.status === "ready" || clip.status === "failed") {
           // Once, because this box only polls while the clip waits or is processed. A page
           // that already plays the quick copy keeps playing: only a failure redraws it. A

@@ -15,6 +15,7 @@
     note: "Note"
   };
   var FRAME = 1 / 30;
+  var UNKNOWN_TIME = "\u2013:\u2013"; // –:–
   var POINT_SPAN = 3; // a point comment counts as "under the playhead" for this many seconds
 
   var $ = function (id) { return document.getElementById(id); };
@@ -174,19 +175,29 @@
     played.style.width = p;
     playhead.style.left = p;
     timeline.setAttribute("aria-valuenow", String(Math.round(t * 10) / 10));
-    timeline.setAttribute("aria-valuetext", fmt(t) + " of " + fmt(duration()));
-    timeDisplay.textContent = fmt(t) + " / " + fmt(duration());
+    // Until the clip has been probed its length is unknown: say so, not "0:00 / 0:01".
+    var known = knownDuration();
+    timeline.setAttribute("aria-valuetext", known ? fmt(t) + " of " + fmt(known) : "Length not known yet");
+    timeDisplay.textContent = known ? fmt(t) + " / " + fmt(known) : UNKNOWN_TIME;
     updateActive(t);
   }
   video.addEventListener("timeupdate", function () { updatePlayhead(); });
   video.addEventListener("seeked", function () { updatePlayhead(); });
-  video.addEventListener("durationchange", function () {
+  function lengthChanged() {
     timeline.setAttribute("aria-valuemax", String(Math.round(duration() * 10) / 10));
     layoutMarkers();
     drawWaveform();
     updatePlayhead();
     showStamp();
-  });
+    var known = knownDuration();
+    var length = $("clip-length");
+    if (known && length && length.hidden) {
+      length.textContent = fmt(known);
+      length.hidden = false;
+      $("clip-length-term").hidden = false;
+    }
+  }
+  video.addEventListener("durationchange", lengthChanged);
 
   // ---------- timeline: seek, drag, shift-drag range, hover preview ----------
   function timeAt(clientX) {
@@ -295,8 +306,9 @@
     var x = Math.max(half, Math.min(rect.width - half, clientX - rect.left));
     preview.style.left = x + "px";
   }
-  if (root.dataset.storyboard) {
-    var vttUrl = new URL(root.dataset.storyboard, window.location.href).href;
+  function loadStoryboard(url) {
+    root.dataset.storyboard = url;
+    var vttUrl = new URL(url, window.location.href).href;
     fetch(vttUrl, { credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.text() : ""; })
       .then(function (text) {
@@ -305,6 +317,7 @@
       })
       .catch(function () {});
   }
+  if (root.dataset.storyboard) loadStoryboard(root.dataset.storyboard);
 
   // ---------- waveform ----------
   function drawWaveform() {
@@ -331,12 +344,14 @@
       ctx.fillRect(x, mid - h / 2, 1, h);
     }
   }
-  if (root.dataset.waveform) {
-    fetch(root.dataset.waveform, { credentials: "same-origin", headers: { Accept: "application/json" } })
+  function loadWaveform(url) {
+    root.dataset.waveform = url;
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (data) { waveform = data; drawWaveform(); })
       .catch(function () {});
   }
+  if (root.dataset.waveform) loadWaveform(root.dataset.waveform);
   var resizeTimer = null;
   window.addEventListener("resize", function () {
     window.clearTimeout(resizeTimer);
@@ -917,6 +932,18 @@
       renderUnlessEditing();
     }
   };
+
+  // ---------- a clip processed while its page is open (clip-status.js polls) ----------
+  document.addEventListener("videocoach:clip", function (event) {
+    var clip = event.detail || {};
+    var media = clip.media || {};
+    if (clip.duration_s && !root.dataset.duration) {
+      root.dataset.duration = String(clip.duration_s);
+      lengthChanged();
+    }
+    if (media.waveform && !root.dataset.waveform) loadWaveform(media.waveform);
+    if (media.storyboard && !root.dataset.storyboard) loadStoryboard(media.storyboard);
+  });
 
   // ---------- links to a moment or a comment ----------
   // /clips/<id>#t=14.5 seeks there (as in Media Fragments: also t=npt:14.5 and t=14.5,20);

@@ -195,3 +195,23 @@ def test_meeting_page_and_its_record(
     problems += violations(page, "meeting record")
     assert problems == [], report(problems)
     assert console.problems() == []
+
+
+def test_clip_page_opened_at_a_linked_comment(
+    eager_server: str, review_factory, new_page, console: ConsoleLog
+) -> None:
+    review = reviewed_clip(review_factory)
+    linked = review.comment(review.coach_api, body="Look here", t_start=2.0, kind="suggestion")
+    page = signed_in_page(new_page, eager_server, review.teacher, viewport=(1280, 800))
+    page.goto(f"{eager_server}/clips/{review.cid}#comment-{linked['id']}")
+    expect(page.locator("#review")).to_have_attribute("data-loaded", "true")
+    target = page.locator(f'li.comment[data-id="{linked["id"]}"]')
+    expect(target).to_be_focused()
+    problems = violations(page, "clip review at a linked comment, highlighted")
+    assert problems == [], report(problems)
+    style = page.evaluate(FOCUS_STYLE, page.evaluate_handle("document.activeElement"))
+    assert style["rings"] and style["contrast"] >= 3, style
+    page.wait_for_timeout(4500)  # the highlight has faded: the focus still shows
+    style = page.evaluate(FOCUS_STYLE, page.evaluate_handle("document.activeElement"))
+    assert style["rings"] and style["contrast"] >= 3, style
+    assert console.problems() == []

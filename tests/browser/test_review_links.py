@@ -84,6 +84,24 @@ def test_a_link_to_a_comment_shows_it_and_seeks_to_its_moment(
     expect(page.locator("#review")).to_have_attribute("data-loaded", "true")
     assert_shown_as_linked(page, linked["id"])
     wait_for_time(page, 16.0)
+    target = page.locator(f'li.comment[data-id="{linked["id"]}"]')
+    assert target.evaluate("el => getComputedStyle(el).animationName") == "comment-linked"
+
+    # Another comment, on the same page; for someone who asked for less motion the
+    # highlight stays still.
+    page.emulate_media(reduced_motion="reduce")
+    first = review.comment(review.coach_api, body="Back to the start", t_start=0.2)
+    page.reload()  # the new comment is loaded with the page; then the link changes
+    expect(page.locator("#review")).to_have_attribute("data-loaded", "true")
+    page.evaluate("window.__samePage = true")
+    page.evaluate(f"location.hash = 'comment-{first['id']}'")
+    assert_shown_as_linked(page, first["id"])
+    wait_for_time(page, 0.2)
+    expect(page.locator(".comment.is-linked")).to_have_count(1)
+    again = page.locator(f'li.comment[data-id="{first["id"]}"]')
+    assert again.evaluate("el => getComputedStyle(el).animationName") == "none"
+    assert again.evaluate("el => getComputedStyle(el).boxShadow") != "none"
+    assert page.evaluate("window.__samePage") is True
     assert console.problems() == []
 
 
