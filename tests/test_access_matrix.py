@@ -148,6 +148,7 @@ MATRIX: dict[str, Case] = {
     # health, static, docs
     "GET /healthz": Case(everyone(200)),
     "GET /readyz": Case(everyone(200)),
+    "GET /favicon.ico": Case(everyone(200)),
     # Only Prometheus's bearer token opens it (tests/test_monitoring.py); unset here: 404.
     "GET /metrics": Case(everyone(404)),
     "GET /static/<path:filename>": Case(everyone(200), lambda w: {"filename": "app.css"}),

@@ -26,6 +26,7 @@ from videocoach.errorhandlers import register_error_handlers
 from videocoach.errors import ConfigError
 from videocoach.exports.routes import bp as exports
 from videocoach.extensions import limiter
+from videocoach.favicon import bp as favicon
 from videocoach.health import bp as health
 from videocoach.live import init_live
 from videocoach.meetings.api import blp as meetings_api
@@ -127,6 +128,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     app.register_blueprint(health)
+    app.register_blueprint(favicon)
     app.register_blueprint(monitoring)
     app.register_blueprint(accounts_pages)
     app.register_blueprint(partnership_pages)
