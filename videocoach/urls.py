@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from flask import current_app, has_request_context, url_for
+from flask import current_app, has_request_context, request, url_for
 
 from videocoach.config import current_settings
 
@@ -33,9 +36,11 @@ def external_url(endpoint: str, **values: Any) -> str:
     public = current_settings().public_url
     if not has_request_context():
         # A worker (emails) knows no host of its own: VIDEOCOACH_PUBLIC_URL names it.
-        if not public:
+        # Else the address of the request that caused this work (links_from), if known.
+        origin = public or _origin.get()
+        if not origin:
             log.warning("VIDEOCOACH_PUBLIC_URL is not set; links use %s", FALLBACK_ORIGIN)
-        parts = urlsplit(public or FALLBACK_ORIGIN)
+        parts = urlsplit(origin or FALLBACK_ORIGIN)
         adapter = current_app.url_map.bind(
             parts.netloc, script_name=parts.path or "/", url_scheme=parts.scheme
         )
@@ -49,3 +54,26 @@ def external_url(endpoint: str, **values: Any) -> str:
 
 def invitation_link(raw_token: str) -> str:
     return external_url("partnerships.accept_invitation", token=raw_token)
+
+
+# The address of the request that caused the work a worker is doing (links_from).
+_origin: ContextVar[str | None] = ContextVar("videocoach_link_origin", default=None)
+
+
+def request_origin() -> str | None:
+    """The address the current request came in on (scheme, host, any path prefix), for a
+    job queued by it to build links on; None outside a request."""
+    if not has_request_context():
+        return None
+    return request.url_root.rstrip("/")
+
+
+@contextmanager
+def links_from(origin: str | None) -> Iterator[None]:
+    """Outside a request, build links on `origin` (a request_origin() a job was given)
+    when VIDEOCOACH_PUBLIC_URL is not set."""
+    token = _origin.set(origin)
+    try:
+        yield
+    finally:
+        _origin.reset(token)

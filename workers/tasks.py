@@ -8,7 +8,7 @@ import shutil
 from celery import shared_task
 from sqlalchemy import not_, select
 
-from videocoach import db, jobs, mail
+from videocoach import db, jobs, mail, urls
 from videocoach.clips import dispatch, files
 from videocoach.clips.models import Clip, ClipStatus
 from videocoach.clips.uploads import sweep_expired
@@ -110,9 +110,12 @@ def send_email(to: str, subject: str, body: str) -> None:
 
 
 @shared_task(name=notifications.SEND_EMAILS)
-def send_notification_emails(notification_ids: list[str]) -> int:
-    """Email each notification to recipients who chose "immediate" (others: digest or none)."""
-    return notifications.send_immediate_emails(notification_ids)
+def send_notification_emails(notification_ids: list[str], origin: str | None = None) -> int:
+    """Email each notification to recipients who chose "immediate" (others: digest or none),
+    with links on `origin`, the address of the request that caused them, unless
+    VIDEOCOACH_PUBLIC_URL is set (jobs queued before there was an origin have none)."""
+    with urls.links_from(origin):
+        return notifications.send_immediate_emails(notification_ids)
 
 
 @shared_task(name=notifications.SEND_DIGESTS)

@@ -20,7 +20,7 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import Select, func, or_, select, update
 
-from videocoach import access, db, jobs, mail, transaction
+from videocoach import access, db, jobs, mail, transaction, urls
 from videocoach.accounts.models import User
 from videocoach.clips.models import Clip, Visibility
 from videocoach.comments.models import Comment
@@ -157,8 +157,9 @@ def clip_processed(clip_id: str, *, ready: bool) -> None:
 
 
 def _queue_emails(notification_ids: list[str]) -> None:
-    """After the commit: one email job for the notifications a change created."""
-    jobs.enqueue_or_log(SEND_EMAILS, notification_ids)
+    """After the commit: one email job for the notifications a change created, told the
+    address of the request that made them, so its links lead back there (urls.links_from)."""
+    jobs.enqueue_or_log(SEND_EMAILS, notification_ids, urls.request_origin())
 
 
 # --- reading --------------------------------------------------------------------------
