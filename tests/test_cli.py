@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -17,6 +18,7 @@ import pytest
 
 from tests.conftest import PASSWORD, free_port
 from tests.helpers.live_api import teacher_with_partnership
+from tests.helpers.processes import stop, wait_until_answering
 
 VIDEOCOACH = [sys.executable, "-m", "videocoach.cli"]
 
@@ -130,6 +132,44 @@ def test_serve_runs_the_embedded_worker_that_processes_uploads(tmp_path, media_s
         assert clip["status"] == "ready", clip["error"]
         video = requests.get(base + clip["media"]["video"], headers=auth, timeout=10)
         assert video.status_code == 200 and video.headers["Content-Type"] == "video/mp4"
+
+
+@pytest.mark.slow
+def test_serve_prints_a_few_lines_and_ends_with_where_it_runs(tmp_path):
+    """`make run`: no Celery banner nor a line per migration; once the server listens and
+    its worker is up, the last line says where to open it and where the data is."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    data_dir = (tmp_path / "data").resolve()
+    lines: list[str] = []
+    server = subprocess.Popen(
+        [*VIDEOCOACH, "serve", "--port", str(port)],
+        env=cli_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    reader = threading.Thread(target=lambda: lines.extend(server.stdout or ()), daemon=True)
+    reader.start()
+    try:
+        wait_until_answering(base, [server], timeout=60, what_went_wrong=lambda: "".join(lines))
+        deadline = time.monotonic() + 45
+        while not any("is running on" in line for line in lines):
+            assert time.monotonic() < deadline and server.poll() is None, "".join(lines)
+            time.sleep(0.2)
+        time.sleep(2)  # anything the worker would still print at start-up
+        printed = list(lines)
+    finally:
+        stop(server)
+        reader.join(timeout=10)
+    output = "".join(printed)
+    assert len(printed) < 25, output
+    assert "--------------" not in output and "[tasks]" not in output, output  # the banner
+    assert "Running upgrade" not in output and "Context impl" not in output, output
+    assert "database upgraded from empty to" in output
+    last = printed[-1]
+    assert last.startswith(f"videocoach is running on {base}/"), output
+    assert f"data in {data_dir}" in last and "Ctrl+C to stop" in last, output
 
 
 def test_worker_says_plainly_when_ffmpeg_is_missing(tmp_path):

@@ -53,10 +53,18 @@ def serve(host: str, port: int, no_worker: bool, threads: int) -> None:
     run_worker = settings.embedded_broker and not no_worker
     if run_worker:
         _require_media_tools(app)
-    upgrade(app)
+    upgrade(app, quiet=True)
     app.extensions["videocoach.engine"].dispose()  # no connection crosses the fork
-    click.echo(f"videocoach is running on http://{host}:{port}/ (Ctrl+C to stop)")
-    serve_app(app, host=host, port=port, threads=threads, with_worker=run_worker)
+    # The last line printed, once the server listens and the worker has started.
+    running = f"videocoach is running on http://{host}:{port}/ (data in {settings.data_dir}; "
+    serve_app(
+        app,
+        host=host,
+        port=port,
+        threads=threads,
+        with_worker=run_worker,
+        announce=running + "Ctrl+C to stop)",
+    )
 
 
 @main.command()
@@ -67,7 +75,13 @@ def serve(host: str, port: int, no_worker: bool, threads: int) -> None:
     help="Never transcode long clips (VIDEOCOACH_LONG_CLIP_MINUTES): keep this worker for "
     "short ones; other workers take the long.",
 )
-def worker(concurrency: int | None, short_clips_only: bool) -> None:
+@click.option(
+    "--quiet",
+    is_flag=True,
+    help="No Celery banner, and Celery's own lines only from warnings up (videocoach's "
+    "stay): how `videocoach serve` starts its worker.",
+)
+def worker(concurrency: int | None, short_clips_only: bool, quiet: bool) -> None:
     """Run a background worker for the configured broker (the media pipeline)."""
     from workers.celery_app import run_worker
 
@@ -78,6 +92,7 @@ def worker(concurrency: int | None, short_clips_only: bool) -> None:
         app,
         concurrency=concurrency or settings.worker_concurrency,
         takes_long_clips=not short_clips_only,
+        quiet=quiet,
     )
 
 

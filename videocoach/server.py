@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 # Seconds a connection may stay silent; a stalled upload then resumes from its offset.
 SOCKET_TIMEOUT_S = 60
+# serve's "running on" line waits this long at most for the worker's start-up lines.
+ANNOUNCE_WAIT_S = 30.0
 
 
 class WorkerSupervisor:
@@ -59,7 +61,7 @@ class WorkerSupervisor:
 
     def _spawn(self) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
-            [sys.executable, "-m", "videocoach.cli", "worker"],
+            [sys.executable, "-m", "videocoach.cli", "worker", "--quiet"],
             env=os.environ,
             preexec_fn=die_with_parent_on_term,  # serve killed: its worker stops too
         )
@@ -138,8 +140,42 @@ def _stop_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def serve_app(app: Flask, *, host: str, port: int, threads: int, with_worker: bool) -> None:
+def announce_when_ready(
+    app: Flask, supervisor: WorkerSupervisor | None, line: str, wait_s: float = ANNOUNCE_WAIT_S
+) -> threading.Thread:
+    """Print `line` (where videocoach is, how to stop it) once the worker has reported in,
+    or after `wait_s`: so it comes after the worker's start-up lines, the last one printed."""
+
+    def announce() -> None:
+        deadline = time.monotonic() + wait_s
+        while supervisor is not None and time.monotonic() < deadline:
+            try:
+                with app.app_context():
+                    if supervisor.problem() is None:
+                        break
+            except Exception:  # the line matters more than why we could not ask
+                log.debug("could not ask whether the worker is ready", exc_info=True)
+            if supervisor.stopping.wait(0.25):
+                return
+        print(line, flush=True)
+
+    thread = threading.Thread(target=announce, name="announce", daemon=True)
+    thread.start()
+    return thread
+
+
+def serve_app(
+    app: Flask,
+    *,
+    host: str,
+    port: int,
+    threads: int,
+    with_worker: bool,
+    announce: str | None = None,
+) -> None:
+    """Serve `app`; `announce`: a line to print once it listens (and its worker is up)."""
     metrics.forget_ended_processes(app.extensions["videocoach.settings"].metrics_dir)
+    supervisor = None
     if with_worker:
         supervisor = WorkerSupervisor()
         app.extensions[background.SUPERVISOR_KEY] = supervisor
@@ -155,7 +191,10 @@ def serve_app(app: Flask, *, host: str, port: int, threads: int, with_worker: bo
     server.ConnectionClass = _Connection
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
-        server.start()
+        server.prepare()  # listening from here on
+        if announce:
+            announce_when_ready(app, supervisor, announce)
+        server.serve()
     except KeyboardInterrupt:
         log.info("stopping")
     finally:

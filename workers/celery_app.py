@@ -15,9 +15,11 @@ import logging
 import os
 import threading
 import time
+import warnings
 from typing import Any
 
 from celery import Celery, Task
+from celery.exceptions import SecurityWarning
 from celery.signals import (
     before_task_publish,
     task_postrun,
@@ -157,13 +159,32 @@ class Housekeeping:
             background.forget(self.name)
 
 
+def quiet_celery() -> None:
+    """For the worker `videocoach serve` starts: Celery's and kombu's own lines only from
+    warnings up (videocoach's INFO lines and every error stay), and one line of ours in
+    place of Celery's paragraph about running as root."""
+    logging.getLogger("celery").setLevel(logging.WARNING)
+    logging.getLogger("kombu").setLevel(logging.WARNING)
+    # "No hostname was supplied": the embedded transport's URL has none, by design.
+    logging.getLogger("kombu.connection").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", category=SecurityWarning)
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        log.warning("the background worker runs as root: run videocoach as an ordinary user")
+
+
 def run_worker(
-    app: Flask, *, concurrency: int, takes_long_clips: bool = True, loglevel: str = "INFO"
+    app: Flask,
+    *,
+    concurrency: int,
+    takes_long_clips: bool = True,
+    loglevel: str = "INFO",
+    quiet: bool = False,
 ) -> None:
     """Run a worker for this app's broker: re-queue what a crash left, then take jobs.
 
     It reads the default queue and, unless it is for short clips only, the long queue
-    (workers/turns.py says which clips wait for which slots)."""
+    (workers/turns.py says which clips wait for which slots). `quiet`: no banner, and
+    Celery's own lines only from warnings up (quiet_celery)."""
     celery: Celery = app.extensions["celery"]
     settings: Settings = app.extensions["videocoach.settings"]
     housekeeping = Housekeeping(app)
@@ -193,16 +214,18 @@ def run_worker(
         die_with_parent()
 
     metrics.forget_ended_processes(settings.metrics_dir)
-    celery.worker_main(
-        [
-            "worker",
-            f"--loglevel={loglevel}",
-            f"--concurrency={concurrency}",
-            f"--queues={','.join(queues)}",
-            "--pool=prefork",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            f"--hostname=videocoach-{os.getpid()}@%h",
-        ]
-    )
+    argv = [
+        "worker",
+        f"--loglevel={loglevel}",
+        f"--concurrency={concurrency}",
+        f"--queues={','.join(queues)}",
+        "--pool=prefork",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+        f"--hostname=videocoach-{os.getpid()}@%h",
+    ]
+    if quiet:
+        quiet_celery()
+        argv.insert(0, "--quiet")  # celery's own option, before the sub-command: no banner
+    celery.worker_main(argv)
