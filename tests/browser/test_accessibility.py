@@ -190,8 +190,12 @@ def test_meeting_page_and_its_record(
     page.get_by_role("button", name="Add next step").click()  # empty: an error shows
     expect(page.locator("#step-error")).to_be_visible()
     problems += violations(page, "meeting")
+    page.get_by_role("button", name="End meeting").click()
+    confirmation = page.get_by_role("dialog")
+    expect(confirmation).to_be_visible()
+    problems += violations(page, "meeting, asked to confirm the end")
     with page.expect_navigation():
-        page.get_by_role("button", name="End meeting").click()
+        confirmation.get_by_role("button", name="End meeting").click()
     problems += violations(page, "meeting record")
     assert problems == [], report(problems)
     assert console.problems() == []

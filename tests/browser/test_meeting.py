@@ -140,9 +140,10 @@ def test_two_browsers_review_a_clip_together(
     if os.environ.get("VIDEOCOACH_WRITE_SCREENSHOTS"):
         teacher.screenshot(path=str(SCREENSHOT), full_page=True)
 
-    # Ending takes both to the record: notes and next steps, ready to print.
+    # Ending (once the teacher confirms) takes both to the record: notes and next steps.
+    teacher.get_by_role("button", name="End meeting").click()
     with teacher.expect_navigation(), coach.expect_navigation():
-        teacher.get_by_role("button", name="End meeting").click()
+        teacher.get_by_role("dialog").get_by_role("button", name="End meeting").click()
     for page in (teacher, coach):
         expect(page.get_by_role("heading", name="Meeting on “Fractions”")).to_be_visible()
         expect(page.locator(".record-steps")).to_contain_text("Try five seconds of wait time")
