@@ -104,8 +104,10 @@ def test_two_browsers_review_a_clip_together(
     teacher.reload()
     expect(teacher.locator("#meeting")).to_have_attribute("data-live", "true")
     teacher.wait_for_timeout(1000)
-    coach_state = coach.evaluate("() => [document.getElementById('player').paused, "
-                                 "document.getElementById('player').currentTime]")
+    coach_state = coach.evaluate(
+        "() => [document.getElementById('player').paused, "
+        "document.getElementById('player').currentTime]"
+    )
     assert coach_state[0] is False, coach_state
     play_along = teacher.locator("#follow-play")
     if play_along.is_visible():  # the browser wanted a click before playing sound

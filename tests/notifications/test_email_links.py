@@ -39,9 +39,9 @@ def test_comment_email_links_use_the_public_url_or_the_address_used(
     app,
     make_app,
     make_user,
-    smtp_sink,
+    smtp_sink,  # noqa: F811  (the fixture imported above)
     queued,
-    public_url,  # noqa: F811
+    public_url,
 ):
     sink, smtp_url = smtp_sink
     settings = {"VIDEOCOACH_PUBLIC_URL": public_url} if public_url else {}
