@@ -159,13 +159,21 @@ def empty_all_tables(app: Flask, attempts: int = 5) -> None:
 
 
 @pytest.fixture
-def make_app(database_url: str, tmp_path: Path, migrated_app: Flask) -> Callable[..., Flask]:
-    """An app on the test database with some settings changed (e.g. sign-up closed)."""
+def make_app(
+    database_url: str, tmp_path: Path, migrated_app: Flask
+) -> Iterator[Callable[..., Flask]]:
+    """An app on the test database with some settings changed (e.g. sign-up closed). Its
+    connections are closed after the test: apps left to the garbage collector each kept
+    theirs open, and a full run ran PostgreSQL out of connections ("too many clients")."""
+    made: list[Flask] = []
 
     def factory(**overrides: str) -> Flask:
-        return create_app(app_config(database_url, tmp_path / "data", **overrides))
+        made.append(create_app(app_config(database_url, tmp_path / "data", **overrides)))
+        return made[-1]
 
-    return factory
+    yield factory
+    for made_app in made:
+        made_app.extensions["videocoach.engine"].dispose()
 
 
 @pytest.fixture

@@ -68,5 +68,6 @@ def test_comment_email_links_use_the_public_url_or_the_address_used(
     links = re.findall(r"https?://\S+", body_of(message))
     assert links, body_of(message)
     assert all(link.startswith(expected + "/") for link in links), links
-    assert f"{expected}/clips/{world.clip_id}" in links
+    # The comment's own place on the clip page (#comment-<id>: it scrolls there).
+    assert any(link.startswith(f"{expected}/clips/{world.clip_id}#comment-") for link in links)
     assert message["List-Unsubscribe"].startswith(f"<{expected}/notifications/unsubscribe/")
