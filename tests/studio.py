@@ -9,10 +9,13 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
+from tests.helpers.tus import metadata_header
 from videocoach import db
 from videocoach.accounts import services as accounts
 from videocoach.partnerships import services as partnerships
 from videocoach.partnerships.models import Membership
+
+OFFSET_CONTENT_TYPE = "application/offset+octet-stream"
 
 
 @dataclass
@@ -39,6 +42,26 @@ class Studio:
                 headers=self.headers(who),
                 content_type="multipart/form-data",
             )
+
+    def start_upload(self, length: int, sent: bytes, filename: str = "lesson.mp4") -> str:
+        """A resumable (tus) upload of `length` bytes, `sent` of them sent: its id."""
+        tus = {**self.headers(), "Tus-Resumable": "1.0.0"}
+        created = self.client().post(
+            "/api/v1/uploads",
+            headers={
+                **tus,
+                "Upload-Length": str(length),
+                "Upload-Metadata": metadata_header(partnership_id=self.pid, filename=filename),
+            },
+        )
+        assert created.status_code == 201, created.data
+        patched = self.client().patch(
+            created.headers["Location"],
+            data=sent,
+            headers={**tus, "Upload-Offset": "0", "Content-Type": OFFSET_CONTENT_TYPE},
+        )
+        assert patched.status_code == 204, patched.data
+        return created.headers["Location"].rsplit("/", 1)[1]
 
     def add_clip_row(self, visibility: str = "shared", duration_ms: int = 60_000) -> str:
         """A ready clip of the teacher's, as rows only (no media): its id."""

@@ -255,22 +255,7 @@ def test_objects_staged_in_s3_for_no_upload_are_found_and_removed(
         "S3_ENDPOINT_URL": s3_endpoint,
     }
     studio = make_studio(make_app(**settings), make_user)
-    tus = {**studio.headers(), "Tus-Resumable": "1.0.0"}
-    created = studio.client().post(
-        "/api/v1/uploads",
-        headers={
-            **tus,
-            "Upload-Length": "100",
-            "Upload-Metadata": metadata_header(partnership_id=studio.pid, filename="a.mp4"),
-        },
-    )
-    live_upload = created.headers["Location"].rsplit("/", 1)[1]
-    patched = studio.client().patch(
-        f"/api/v1/uploads/{live_upload}",
-        data=b"live",
-        headers={**tus, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"},
-    )
-    assert patched.status_code == 204
+    live_upload = studio.start_upload(100, sent=b"live", filename="a.mp4")
     storage = studio.storage()
     stray_upload = secrets.token_hex(16)
     storage.put_bytes(f"tus-staging/{stray_upload}/00000000000000000000-x", b"lost!", "a/b")
