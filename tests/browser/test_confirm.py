@@ -41,7 +41,7 @@ ACTIONS = {
         "teacher",
         lambda r: f"/clips/{r.cid}",
         "Delete clip",
-        "Delete clip? This cannot be undone.",
+        "” with its comments and every file made from it? This cannot be undone.",
         "Delete clip",
         lambda r: _gone(r.teacher_api, f"/api/v1/clips/{r.cid}"),
     ),
