@@ -18,6 +18,7 @@ VIDEOCOACH_TRUSTED_PROXIES (docs/configuration.md); gunicorn itself believes non
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -125,8 +126,10 @@ def post_worker_init(worker) -> None:  # type: ignore[no-untyped-def]
     signal.siginterrupt(signal.SIGTERM, False)
 
 
+@functools.cache
 def _settings():  # type: ignore[no-untyped-def]
-    """The app's settings, or None when they are wrong: each worker then says why."""
+    """The app's settings (read once), or None when they are wrong: each worker then
+    says why."""
     from videocoach.config import Settings
     from videocoach.errors import ConfigError
 

@@ -13,8 +13,6 @@ import logging
 import re
 import sys
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from contextvars import ContextVar
 
 from pythonjsonlogger.json import JsonFormatter
@@ -45,19 +43,9 @@ def accepted_request_id(sent: str | None) -> str:
     return new_request_id()
 
 
-@contextmanager
-def request_id_bound(request_id: str) -> Iterator[None]:
-    """Lines logged inside carry `request_id` (a request, or a job it queued)."""
-    token = _request_id.set(request_id)
-    try:
-        yield
-    finally:
-        _request_id.reset(token)
-
-
 def bind_request_id(request_id: str) -> object:
-    """For hooks that cannot wrap the work in a `with` (Flask, Celery signals): pass the
-    returned token to unbind_request_id afterwards."""
+    """Lines logged from now on carry `request_id` (a request, or a job it queued); pass
+    the returned token to unbind_request_id when that work ends."""
     return _request_id.set(request_id)
 
 

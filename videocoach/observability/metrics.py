@@ -22,11 +22,13 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, values
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 log = logging.getLogger(__name__)
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+# The text format generate_latest() writes (prometheus-client names it).
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 # A clip's step runs for seconds (probe) to an hour (a long transcode).
 STEP_BUCKETS = (0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200)
 FILE_NAME = re.compile(r"^.+_(?P<host>[^_]+)-(?P<pid>\d+)\.db$")
