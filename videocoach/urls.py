@@ -77,3 +77,14 @@ def links_from(origin: str | None) -> Iterator[None]:
         yield
     finally:
         _origin.reset(token)
+
+
+@contextmanager
+def links_for_person(origin: str | None) -> Iterator[None]:
+    """Inside links_from: when no request's address came with the work (a clip processed,
+    the daily digest), build links on `origin`, the address its recipient signed in on."""
+    token = _origin.set(_origin.get() or origin or None)
+    try:
+        yield
+    finally:
+        _origin.reset(token)

@@ -71,3 +71,59 @@ def test_comment_email_links_use_the_public_url_or_the_address_used(
     # The comment's own place on the clip page (#comment-<id>: it scrolls there).
     assert any(link.startswith(f"{expected}/clips/{world.clip_id}#comment-") for link in links)
     assert message["List-Unsubscribe"].startswith(f"<{expected}/notifications/unsubscribe/")
+
+
+SCHOOL = "http://videocoach.school.lan:8080"
+
+
+def sign_in_on(app, email: str, origin: str) -> None:
+    """Sign in through the real form, on `origin` (the address the person typed)."""
+    from tests.conftest import CSRF_INPUT, PASSWORD
+
+    client = app.test_client()
+    form = client.get("/login", base_url=origin)
+    token = CSRF_INPUT.search(form.get_data(as_text=True)).group(1)
+    answer = client.post(
+        "/login",
+        base_url=origin,
+        data={"email": email, "password": PASSWORD, "csrf_token": token},
+    )
+    assert answer.status_code == 302, answer.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("preference", ["immediate", "daily"])
+def test_emails_no_request_caused_link_where_the_recipient_signs_in(
+    app,
+    make_app,
+    make_user,
+    smtp_sink,  # noqa: F811  (the fixture imported above)
+    queued,
+    preference,
+):
+    """A clip that finished processing (the worker's own doing) and the daily digest: no
+    request's address comes with them, so they use the one the recipient signed in on."""
+    from videocoach import db, transaction
+    from videocoach.notifications import services as notifications
+    from videocoach.accounts.models import User
+
+    sink, smtp_url = smtp_sink
+    mail_app = make_app(SMTP_URL=smtp_url)
+    world = build_world(mail_app, make_user)
+    with mail_app.app_context():
+        teacher = db.session.get(User, world.ids["teacher"])
+        teacher.email_notifications = preference
+        email = teacher.email
+        db.session.commit()
+    sign_in_on(mail_app, email, SCHOOL)
+    with mail_app.app_context():
+        notifications.clip_processed(world.clip_id, ready=True)
+        transaction.commit()  # as the pipeline does: the email job is queued after it
+        if preference == "daily":
+            assert notifications.send_daily_digests() == 1
+    run_as_the_worker(mail_app, queued)
+
+    (message,) = sink.messages
+    links = re.findall(r"https?://\S+", body_of(message))
+    assert any(link.startswith(f"{SCHOOL}/clips/{world.clip_id}") for link in links), links
+    assert all(link.startswith(SCHOOL + "/") for link in links), links
+    assert message["List-Unsubscribe"].startswith(f"<{SCHOOL}/notifications/unsubscribe/")

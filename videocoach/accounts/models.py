@@ -64,6 +64,8 @@ class UserSession(IdMixin, CreatedMixin, Base):
     remember: Mapped[bool] = mapped_column(Boolean, default=False)
     user_agent: Mapped[str] = mapped_column(String(255), default="")
     ip_address: Mapped[str] = mapped_column(String(45), default="")
+    # The address signed in on (urls.request_origin): emails no request caused link there.
+    origin: Mapped[str] = mapped_column(String(300), default="", server_default="")
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 

@@ -18,7 +18,7 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from videocoach import db, limits, transaction
+from videocoach import db, limits, transaction, urls
 from videocoach.accounts.models import ApiToken, User, UserSession
 from videocoach.db import utcnow
 
@@ -41,6 +41,7 @@ def sign_in(user: User, *, remember: bool = False) -> UserSession:
         remember=remember,
         user_agent=limits.one_line(request.headers.get("User-Agent", ""))[:255],
         ip_address=(request.remote_addr or "")[:45],
+        origin=(urls.request_origin() or "")[:300],
     )
     db.session.add(row)
     db.session.flush()
@@ -48,6 +49,16 @@ def sign_in(user: User, *, remember: bool = False) -> UserSession:
     login_user(user, remember=remember)
     g.user_session = row
     return row
+
+
+def last_sign_in_origin(user_id: str) -> str | None:
+    """The address the person last used videocoach on (their latest sign-in seen), if any."""
+    return db.session.scalar(
+        select(UserSession.origin)
+        .where(UserSession.user_id == user_id, UserSession.origin != "")
+        .order_by(UserSession.last_seen_at.desc())
+        .limit(1)
+    )
 
 
 def sign_out() -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,7 @@ from sqlalchemy import Select, func, or_, select, update
 
 from videocoach import access, db, jobs, mail, transaction, urls
 from videocoach.accounts.models import User
+from videocoach.accounts.sessions import last_sign_in_origin
 from videocoach.clips.models import Clip, Visibility
 from videocoach.comments.models import Comment
 from videocoach.db import utcnow
@@ -369,6 +371,12 @@ def unsubscribe(token: str) -> User:
 # --- email (run by the worker tasks in workers/tasks.py) ------------------------------
 
 
+def _links_for(user: User) -> AbstractContextManager[None]:
+    """Links in `user`'s email: on the address of the request that caused it, else on the
+    one they last signed in on (VIDEOCOACH_PUBLIC_URL, when set, wins over both)."""
+    return urls.links_for_person(last_sign_in_origin(user.id))
+
+
 def _email_headers(user: User) -> tuple[str, dict[str, str]]:
     link = external_url("notifications.unsubscribe", token=unsubscribe_token(user))
     headers = {
@@ -423,8 +431,9 @@ def send_immediate_emails(notification_ids: list[str]) -> int:
         if not _still_visible(user, [notification]):
             continue
         (item,) = _items([notification])
-        link, headers = _email_headers(user)
-        body = f"{_email_line(item)}{_footer(link, user.email_notifications)}"
+        with _links_for(user):
+            link, headers = _email_headers(user)
+            body = f"{_email_line(item)}{_footer(link, user.email_notifications)}"
         subject = item.text if len(item.text) <= 120 else item.text[:117] + "..."
         if mail.send(user.email, subject, body, headers=headers):
             notification.emailed_at = utcnow()
@@ -461,8 +470,9 @@ def send_daily_digests() -> int:
         ).all()
         visible = _still_visible(user, pending)
         if visible:
-            link, headers = _email_headers(user)
-            lines = "\n\n".join(_email_line(item) for item in _items(visible))
+            with _links_for(user):
+                link, headers = _email_headers(user)
+                lines = "\n\n".join(_email_line(item) for item in _items(visible))
             count = len(visible)
             subject = f"videocoach: {count} new notification{'s' if count != 1 else ''}"
             body = f"Here is what happened since your last digest:\n\n{lines}"
