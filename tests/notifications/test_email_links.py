@@ -103,8 +103,8 @@ def test_emails_no_request_caused_link_where_the_recipient_signs_in(
     """A clip that finished processing (the worker's own doing) and the daily digest: no
     request's address comes with them, so they use the one the recipient signed in on."""
     from videocoach import db, transaction
-    from videocoach.notifications import services as notifications
     from videocoach.accounts.models import User
+    from videocoach.notifications import services as notifications
 
     sink, smtp_url = smtp_sink
     mail_app = make_app(SMTP_URL=smtp_url)
