@@ -134,8 +134,9 @@ def uploader_only(ok: int) -> dict[str, int]:
     return {**members(ok), "coach": 403}
 
 
-def own_upload(ok: int) -> dict[str, int]:
-    """An unfinished upload belongs to its uploader alone; to everyone else it does not exist."""
+def uploader_alone(ok: int) -> dict[str, int]:
+    """An unfinished upload, a clip's access log: its uploader's alone; to everyone else,
+    partners and site admins included, it does not exist."""
     return {**members(ok), "coach": 404}
 
 
@@ -301,6 +302,8 @@ MATRIX: dict[str, Case] = {
     f"DELETE {API}/clips/<cid>": Case(uploader_only(204), _content),
     f"POST {API}/clips/<cid>/retry": Case(uploader_only(202), _failed_clip),
     f"GET {API}/clips/<cid>/media/<path:name>": Case(members(200), _media),
+    f"GET {API}/clips/<cid>/access-log": Case(uploader_alone(200), _content),
+    f"POST {API}/clips/<cid>/plays": Case(members(204), _content),
     # API: comments (their author alone may change one)
     f"GET {API}/clips/<cid>/comments": Case(members(200), _content),
     f"POST {API}/clips/<cid>/comments": Case(
@@ -312,9 +315,9 @@ MATRIX: dict[str, Case] = {
     f"DELETE {API}/comments/<comment_id>": Case(uploader_only(204), _comment),
     # API: resumable uploads (tus)
     f"POST {API}/uploads": Case(members(201), headers=_tus()),
-    f"HEAD {API}/uploads/<uid>": Case(own_upload(200), _upload, headers=_tus(0)),
-    f"PATCH {API}/uploads/<uid>": Case(own_upload(204), _upload, headers=_tus(0), raw=b"12345"),
-    f"DELETE {API}/uploads/<uid>": Case(own_upload(204), _upload, headers=_tus(0)),
+    f"HEAD {API}/uploads/<uid>": Case(uploader_alone(200), _upload, headers=_tus(0)),
+    f"PATCH {API}/uploads/<uid>": Case(uploader_alone(204), _upload, headers=_tus(0), raw=b"12345"),
+    f"DELETE {API}/uploads/<uid>": Case(uploader_alone(204), _upload, headers=_tus(0)),
     # clip pages (a non-uploader's change is refused with a message, on the clip page)
     "GET /partnerships/<pid>/clips": Case(member_pages(200), _content),
     "GET /partnerships/<pid>/upload": Case(member_pages(200), _content),

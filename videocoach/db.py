@@ -9,6 +9,8 @@ from typing import Any
 from flask import Flask, current_app
 from flask.globals import app_ctx
 from sqlalchemy import DateTime, Engine, MetaData, String, create_engine, event
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, scoped_session
 from sqlalchemy.types import TypeDecorator
 
@@ -59,6 +61,14 @@ class IdMixin:
 
 class CreatedMixin:
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+def insert_or_update(table: type[Base]) -> Any:
+    """An INSERT that can say ON CONFLICT (DO NOTHING / DO UPDATE), in this database's
+    dialect: the two we run on spell it the same way."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql_insert(table)
+    return sqlite_insert(table)
 
 
 def make_engine(url: str) -> Engine:

@@ -13,6 +13,13 @@ class UserSchema(ResponseSchema):
     name = fields.String(dump_only=True)
 
 
+class PersonSchema(ResponseSchema):
+    """Who someone is, as other members see them: no email."""
+
+    id = fields.String()
+    name = fields.String()
+
+
 class UserEnvelope(ResponseSchema):
     user = fields.Nested(UserSchema)
 

@@ -16,9 +16,15 @@ from werkzeug.formparser import parse_form_data
 from videocoach import transaction
 from videocoach.accounts.auth import api_user
 from videocoach.api import API_PREFIX
-from videocoach.clips import files, quotas, services
+from videocoach.clips import access_log, files, quotas, services
 from videocoach.clips.models import AssetKind
-from videocoach.clips.schemas import ClipEnvelope, ClipList, ClipUpdateSchema, ClipUploadForm
+from videocoach.clips.schemas import (
+    AccessLog,
+    ClipEnvelope,
+    ClipList,
+    ClipUpdateSchema,
+    ClipUploadForm,
+)
 from videocoach.clips.uploads import TooLarge, too_large_message
 from videocoach.config import current_settings
 from videocoach.errors import DomainError, Invalid, NotFound
@@ -178,6 +184,25 @@ def retry_clip(cid: str) -> dict[str, Any]:
     clip = services.retry_clip(api_user(), cid)
     transaction.commit()
     return {"clip": clip}
+
+
+@blp.route("/clips/<cid>/access-log", methods=["GET"])
+@login_required
+@blp.response(200, AccessLog)
+def clip_access_log(cid: str) -> dict[str, Any]:
+    """Who else played, exported or met over the clip, and when (its uploader only; 404 for
+    everyone else, site admins included)."""
+    return {"items": access_log.entries(api_user(), cid)}
+
+
+@blp.route("/clips/<cid>/plays", methods=["POST"])
+@login_required
+@blp.response(204)
+def clip_played(cid: str) -> None:
+    """The clip page's player started playing: one line in the uploader's access log per
+    person per day (the uploader's own plays are not logged)."""
+    access_log.record_play(api_user(), cid)
+    transaction.commit()
 
 
 @blp.route("/clips/<cid>/media/<path:name>", methods=["GET"])

@@ -19,6 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from videocoach.accounts.models import User
 from videocoach.db import ID_LENGTH, Base, CreatedMixin, IdMixin, UTCDateTime, utcnow
 
 
@@ -195,3 +196,30 @@ class UploadUsage(Base):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     uploads: Mapped[int] = mapped_column(Integer, default=0)
     bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class WatchAction(StrEnum):
+    """What the clip's access log records (its uploader's "who watched")."""
+
+    PLAYED = "played"
+    EXPORTED = "exported"
+    MEETING = "meeting"
+
+
+class ClipAccess(Base):
+    """Someone other than the uploader played, exported or opened the clip in a meeting:
+    the first time each day, per person and action (its uploader's "who watched")."""
+
+    __tablename__ = "clip_access_log"
+
+    clip_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("clips.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    action: Mapped[str] = mapped_column(String(16), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    user: Mapped[User] = relationship()

@@ -15,8 +15,6 @@ import math
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from videocoach import db
 from videocoach.clips.models import UploadUsage
@@ -136,10 +134,8 @@ def reserve(user_id: str, size: int) -> date:
     settings = current_settings()
     now = utcnow()
     day = now.date()
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     db.session.execute(
-        insert(UploadUsage)
+        db.insert_or_update(UploadUsage)
         .values(user_id=user_id, day=day, uploads=0, bytes=0)
         .on_conflict_do_nothing(index_elements=[UploadUsage.user_id, UploadUsage.day])
     )

@@ -5,6 +5,7 @@ from typing import Any
 from flask import url_for
 from marshmallow import fields
 
+from videocoach.accounts.schemas import PersonSchema
 from videocoach.api import (
     DATE_OR_EMPTY,
     BaseSchema,
@@ -14,7 +15,7 @@ from videocoach.api import (
     header_parameter,
 )
 from videocoach.clips import dispatch, files
-from videocoach.clips.models import Clip, ClipStatus, Visibility
+from videocoach.clips.models import Clip, ClipStatus, Visibility, WatchAction
 from videocoach.clips.tus import OFFSET_CONTENT_TYPE, TUS_EXTENSIONS, TUS_VERSION
 
 VISIBILITIES = [visibility.value for visibility in Visibility]
@@ -337,3 +338,13 @@ describe(
     responses={"204": {"description": "Abandoned (or, when finished, forgotten)"}},
     errors=_TUS_ERRORS,
 )
+
+
+class AccessEntrySchema(ResponseSchema):
+    user = fields.Nested(PersonSchema)
+    action = fields.String(metadata={"enum": [action.value for action in WatchAction]})
+    at = fields.DateTime(metadata={"description": "The first time that day"})
+
+
+class AccessLog(ResponseSchema):
+    items = fields.List(fields.Nested(AccessEntrySchema))

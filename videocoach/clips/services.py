@@ -13,9 +13,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
 from videocoach import access, db, limits, live, transaction
 from videocoach.accounts.models import User
 from videocoach.clips import dispatch, files
@@ -135,9 +132,7 @@ def mark_clip_seen(user: User, clip: Clip) -> None:
     two tabs (or a phone and a laptop) opening a clip for the first time at once cannot
     both insert the row (seen under load: a unique violation, a 500)."""
     now = utcnow()
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(ClipView).values(user_id=user.id, clip_id=clip.id, seen_at=now)
+    statement = db.insert_or_update(ClipView).values(user_id=user.id, clip_id=clip.id, seen_at=now)
     db.session.execute(
         statement.on_conflict_do_update(
             index_elements=[ClipView.user_id, ClipView.clip_id], set_={"seen_at": now}

@@ -9,6 +9,9 @@ from flask import Blueprint, Response, render_template
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
+from videocoach import transaction
+from videocoach.clips import access_log
+from videocoach.clips.models import Clip, WatchAction
 from videocoach.comments.services import KINDS
 from videocoach.exports import services
 
@@ -23,24 +26,32 @@ def _download(body: str, mimetype: str, name: str) -> Response:
     return response
 
 
+def _exported(cid: str) -> tuple[Clip, list[services.ExportRow]]:
+    """A clip's comments, taken away: a line in its uploader's access log."""
+    clip, rows = services.clip_rows(current_user, cid)
+    access_log.record(current_user, clip, WatchAction.EXPORTED)
+    transaction.commit()
+    return clip, rows
+
+
 @bp.get("/clips/<cid>/comments.csv")
 @login_required
 def clip_csv(cid: str) -> Response:
-    clip, rows = services.clip_rows(current_user, cid)
+    clip, rows = _exported(cid)
     return _download(services.to_csv(rows), "text/csv", f"{clip.title}-comments.csv")
 
 
 @bp.get("/clips/<cid>/comments.vtt")
 @login_required
 def clip_vtt(cid: str) -> Response:
-    clip, rows = services.clip_rows(current_user, cid)
+    clip, rows = _exported(cid)
     return _download(services.to_vtt(rows), "text/vtt", f"{clip.title}-comments.vtt")
 
 
 @bp.get("/clips/<cid>/summary")
 @login_required
 def clip_summary(cid: str) -> ResponseReturnValue:
-    clip, rows = services.clip_rows(current_user, cid)
+    clip, rows = _exported(cid)
     return _summary(clip.title, clip, rows)
 
 

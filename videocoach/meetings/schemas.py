@@ -2,14 +2,10 @@ from __future__ import annotations
 
 from marshmallow import fields
 
+from videocoach.accounts.schemas import PersonSchema
 from videocoach.api import BaseSchema, ResponseSchema, describe
 from videocoach.meetings.services import RATES
 from videocoach.partnerships.schemas import NextStepSchema
-
-
-class PersonSchema(ResponseSchema):
-    id = fields.String()
-    name = fields.String()
 
 
 class PlaybackSchema(ResponseSchema):

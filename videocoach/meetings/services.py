@@ -15,7 +15,8 @@ from sqlalchemy.orm import selectinload
 
 from videocoach import access, db, limits, live
 from videocoach.accounts.models import User
-from videocoach.clips.models import Clip, Visibility
+from videocoach.clips import access_log
+from videocoach.clips.models import Clip, Visibility, WatchAction
 from videocoach.comments.models import Comment
 from videocoach.db import utcnow
 from videocoach.errors import Conflict, DomainError, Forbidden, Invalid
@@ -370,6 +371,9 @@ def open_connection(
             .values(closed_at=utcnow())
         )
     db.session.add(MeetingConnection(id=connection_id, meeting_id=meeting.id, user_id=user.id))
+    clip = db.session.get(Clip, meeting.clip_id)
+    assert clip is not None  # a meeting goes with its clip
+    access_log.record(user, clip, WatchAction.MEETING)
     db.session.flush()
     for row in replaced:
         live.announce(live.connection_topic(row.id), REPLACED, {})
