@@ -1,4 +1,5 @@
-"""Pages: the notification list, opening one, mark all read, email settings, unsubscribe."""
+"""Pages: the notification list (grouped), opening a group, mark all read, email settings,
+unsubscribe."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from videocoach import db, transaction
+from videocoach.db import utcnow
 from videocoach.errors import DomainError
 from videocoach.forms import ActionForm
 from videocoach.notifications import services
+from videocoach.notifications.grouping import friendly_time
 
 bp = Blueprint("notifications", __name__)
 
@@ -19,7 +22,7 @@ bp = Blueprint("notifications", __name__)
 def index() -> ResponseReturnValue:
     return render_template(
         "notifications/list.html",
-        items=services.list_notifications(current_user),
+        groups=services.list_groups(current_user),
         action_form=ActionForm(),
     )
 
@@ -70,8 +73,12 @@ def unsubscribe(token: str) -> ResponseReturnValue:
 
 
 def init_notifications(app: Flask) -> None:
-    """The bell: templates call unread_notifications() (one COUNT query) for signed-in users."""
+    """The bell: templates call unread_notifications() (one COUNT query) for signed-in users;
+    and notification_time(moment), "Today, 14:05", for lists of what happened."""
 
     @app.context_processor
     def _bell() -> dict[str, object]:
-        return {"unread_notifications": lambda: services.unread_count(current_user)}
+        return {
+            "unread_notifications": lambda: services.unread_count(current_user),
+            "notification_time": lambda moment: friendly_time(moment, utcnow()),
+        }

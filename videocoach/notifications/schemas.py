@@ -22,6 +22,10 @@ class NotificationSchema(ResponseSchema):
     clip_id = fields.String(allow_none=True)
     clip_title = fields.String(allow_none=True)
     comment_id = fields.String(allow_none=True)
+    excerpt = fields.String(
+        allow_none=True,
+        metadata={"description": "The first words of the comment, as plain text, or null"},
+    )
     url = fields.String(metadata={"description": "The page it is about"})
     read = fields.Boolean()
     created_at = fields.String(metadata={"format": "date-time"})

@@ -14,12 +14,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy.orm import aliased
 
 from videocoach import access, db, jobs, mail, transaction, urls
 from videocoach.accounts.models import User
@@ -28,6 +28,14 @@ from videocoach.clips.models import Clip, Visibility
 from videocoach.comments.models import Comment
 from videocoach.db import utcnow
 from videocoach.errors import Invalid, NotFound
+from videocoach.notifications.excerpts import THREAD_WORDS, excerpt
+from videocoach.notifications.grouping import (
+    GROUPED_EVENTS,
+    Group,
+    Item,
+    describe,
+    group_items,
+)
 from videocoach.notifications.models import EmailPreference, Event, Notification
 from videocoach.partnerships.models import Invitation, Partnership
 from videocoach.urls import comment_anchor, external_url
@@ -37,6 +45,9 @@ log = logging.getLogger(__name__)
 SEND_EMAILS = "videocoach.send_notification_emails"
 SEND_DIGESTS = "videocoach.send_daily_digests"
 PAGE_SIZE = 50
+# The notifications page groups this many of the newest notifications: enough for 50 groups
+# of a busy week, few enough to load in one go.
+GROUP_WINDOW = 200
 PREFERENCES = [preference.value for preference in EmailPreference]
 
 
@@ -189,52 +200,29 @@ def unread_count(user: User) -> int:
     return db.session.scalar(query.with_only_columns(func.count())) or 0
 
 
-@dataclass(frozen=True)
-class Item:
-    """One notification, ready to show: what happened, who, which clip, where to go."""
-
-    notification: Notification
-    text: str
-    actor_name: str | None
-    clip_title: str | None
-    partnership_name: str | None
-
-    @property
-    def id(self) -> str:
-        return self.notification.id
-
-    @property
-    def unread(self) -> bool:
-        return self.notification.read_at is None
-
-
-def describe(notification: Notification, actor: str | None, clip: str | None, group: str | None):
-    """One sentence saying what happened (plain text; templates escape it)."""
-    who = actor or "Someone"
-    quoted = f"“{clip}”" if clip else "a clip"
-    match notification.event:
-        case Event.COMMENT_ON_MY_CLIP:
-            return f"{who} commented on your clip {quoted}."
-        case Event.REPLY_TO_MY_COMMENT:
-            return f"{who} replied to your comment on {quoted}."
-        case Event.INVITATION:
-            return (
-                f"{who} invited you to the partnership “{group or ''}”. "
-                "Open the link in the invitation email to join."
-            )
-        case Event.CLIP_READY:
-            return f"Your clip {quoted} is ready to watch."
-        case Event.CLIP_FAILED:
-            return f"Your clip {quoted} could not be processed."
-        case Event.CLIP_SHARED:
-            return f"{who} shared the clip {quoted} with “{group or 'your partnership'}”."
-        case Event.MEETING_STARTED:
-            return f"{who} started a meeting on {quoted}. Join to watch it together."
-    return "Something happened."
+def _comment_words(comment_ids: set[str]) -> dict[str, tuple[str, str | None, str | None]]:
+    """For each comment: its first words, the comment it answers and that one's first words
+    (one query for a whole page)."""
+    if not comment_ids:
+        return {}
+    answered = aliased(Comment)
+    rows = db.session.execute(
+        select(Comment.id, Comment.body, Comment.parent_id, answered.body)
+        .outerjoin(answered, (answered.id == Comment.parent_id) & answered.deleted_at.is_(None))
+        .where(Comment.id.in_(comment_ids))
+    ).all()
+    return {
+        comment_id: (
+            excerpt(body),
+            parent_id,
+            excerpt(parent_body, THREAD_WORDS) if parent_body is not None else None,
+        )
+        for comment_id, body, parent_id, parent_body in rows
+    }
 
 
 def _items(notifications: Sequence[Notification]) -> list[Item]:
-    """Names and titles for a page of notifications, in three queries."""
+    """Names, titles and comment words for a page of notifications, in four queries."""
 
     def names(model: Any, column: Any, ids: set[str | None]) -> dict[str, str]:
         wanted = {i for i in ids if i}
@@ -245,20 +233,30 @@ def _items(notifications: Sequence[Notification]) -> list[Item]:
     actors = names(User, User.name, {n.actor_id for n in notifications})
     clips = names(Clip, Clip.title, {n.clip_id for n in notifications})
     groups = names(Partnership, Partnership.name, {n.partnership_id for n in notifications})
+    words = _comment_words({n.comment_id for n in notifications if n.comment_id})
     items = []
     for n in notifications:
         actor = actors.get(n.actor_id or "")
         clip = clips.get(n.clip_id or "")
         group = groups.get(n.partnership_id or "")
-        items.append(Item(n, describe(n, actor, clip, group), actor, clip, group))
+        said, thread_id, thread = words.get(n.comment_id or "", (None, None, None))
+        text = describe(n, actor, clip, group, thread)
+        items.append(Item(n, text, actor, clip, group, said, thread_id, thread))
     return items
 
 
 def list_notifications(user: User, limit: int = PAGE_SIZE) -> list[Item]:
+    """The user's newest notifications, one by one (the API)."""
     rows = db.session.scalars(
         visible_notifications(user).order_by(Notification.created_at.desc()).limit(limit)
     ).all()
     return _items(rows)
+
+
+def list_groups(user: User, limit: int = PAGE_SIZE) -> list[Group]:
+    """The notifications page: the newest notifications grouped by clip and person, newest
+    group first. Five queries, however many notifications."""
+    return group_items(list_notifications(user, GROUP_WINDOW), limit)
 
 
 def item_json(item: Item) -> dict[str, Any]:
@@ -272,6 +270,7 @@ def item_json(item: Item) -> dict[str, Any]:
         "clip_id": n.clip_id,
         "clip_title": item.clip_title,
         "comment_id": n.comment_id,
+        "excerpt": item.comment_excerpt,
         "url": target_path(n),
         "read": n.read_at is not None,
         "created_at": n.created_at.isoformat(),
@@ -303,16 +302,45 @@ def target_path(notification: Notification) -> str:
 
 
 def open_notification(user: User, notification_id: str) -> Notification:
-    """Mark one of the user's notifications read (others' do not exist: 404)."""
+    """Mark one of the user's notifications read, with the rest of its group (the page
+    links a group to its newest notification); others' do not exist: 404."""
     notification = db.session.scalars(
         visible_notifications(user).where(Notification.id == notification_id)
     ).first()
     if notification is None:
         raise NotFound("That notification does not exist.")
-    if notification.read_at is None:
-        notification.read_at = utcnow()
-        db.session.flush()
+    _mark_group_read(user, notification)
     return notification
+
+
+def _mark_group_read(user: User, notification: Notification) -> None:
+    """The user's unread notifications that group_items() puts with this one, read now."""
+    moment = utcnow()
+    if notification.event not in GROUPED_EVENTS:
+        if notification.read_at is None:
+            notification.read_at = moment
+            db.session.flush()
+        return
+    same_actor = (
+        Notification.actor_id == notification.actor_id
+        if notification.actor_id
+        else Notification.actor_id.is_(None)
+    )
+    statement = update(Notification).where(
+        Notification.recipient_id == user.id,
+        Notification.read_at.is_(None),
+        Notification.event == notification.event,
+        Notification.clip_id == notification.clip_id,
+        same_actor,
+    )
+    if notification.event == Event.REPLY_TO_MY_COMMENT and notification.comment_id:
+        thread = select(Comment.parent_id).where(Comment.id == notification.comment_id)
+        replies = select(Comment.id).where(Comment.parent_id == thread.scalar_subquery())
+        statement = statement.where(Notification.comment_id.in_(replies))
+    db.session.execute(statement.values(read_at=moment))
+    if notification.read_at is None:
+        notification.read_at = moment
+    db.session.flush()
 
 
 def mark_read(user: User, ids: list[str] | None = None) -> int:
@@ -387,9 +415,11 @@ def _email_headers(user: User) -> tuple[str, dict[str, str]]:
     return link, headers
 
 
-def _email_line(item: Item) -> str:
-    endpoint, values = target_endpoint(item.notification)
-    return f"{item.text}\n{external_url(endpoint, **values)}"
+def _email_lines(group: Group) -> str:
+    """What happened, the first words of the latest comments, and the link to the newest."""
+    endpoint, values = target_endpoint(group.newest.notification)
+    quotes = "".join(f"  “{words}”\n" for words in group.excerpts)
+    return f"{group.text}\n{quotes}{external_url(endpoint, **values)}"
 
 
 def _footer(unsubscribe_link: str, preference: str) -> str:
@@ -433,7 +463,7 @@ def send_immediate_emails(notification_ids: list[str]) -> int:
         (item,) = _items([notification])
         with _links_for(user):
             link, headers = _email_headers(user)
-            body = f"{_email_line(item)}{_footer(link, user.email_notifications)}"
+            body = f"{_email_lines(Group((item,)))}{_footer(link, user.email_notifications)}"
         subject = item.text if len(item.text) <= 120 else item.text[:117] + "..."
         if mail.send(user.email, subject, body, headers=headers):
             notification.emailed_at = utcnow()
@@ -472,7 +502,8 @@ def send_daily_digests() -> int:
         if visible:
             with _links_for(user):
                 link, headers = _email_headers(user)
-                lines = "\n\n".join(_email_line(item) for item in _items(visible))
+                newest_first = _items(visible[::-1])
+                lines = "\n\n".join(_email_lines(group) for group in group_items(newest_first))
             count = len(visible)
             subject = f"videocoach: {count} new notification{'s' if count != 1 else ''}"
             body = f"Here is what happened since your last digest:\n\n{lines}"
