@@ -224,3 +224,31 @@ def test_a_legacy_name_with_a_line_break_is_still_emailed_with_an_encoded_subjec
     unfolded = re.sub(r"\r?\n(?=[ \t])", "", raw)  # a folded header is still one line
     assert not any(character in unfolded for character in "\r\n\x1b\u202e")
     assert world.api("teacher", "GET", "/notifications").json["unread"] == 1
+
+
+def test_the_digest_groups_comments_by_clip_and_person(mail_world):
+    world, sink = mail_world
+    world.set_preference("teacher", "daily")
+    coach = [world.comment("coach", body=f"Coach says {n}") for n in range(3)]
+    pat = world.comment("pat", body="Pat says hello")
+    with world.app.app_context():
+        assert services.send_daily_digests() == 1
+    (digest,) = sink.messages
+    assert subject_of(digest) == "videocoach: 4 new notifications"
+    body = body_of(digest)
+    assert body.count("Cole left 3 comments on “Fractions lesson”.") == 1
+    assert "Cole commented" not in body
+    assert "“Coach says 2”" in body and "“Coach says 1”" in body  # the latest two
+    assert "Coach says 0" not in body
+    assert f"{PUBLIC}/clips/{world.clip_id}#comment-{coach[-1]['id']}\r\n" in body
+    assert f"#comment-{coach[0]['id']}" not in body
+    assert "Pat Peer commented on your clip “Fractions lesson”." in body
+    assert f"#comment-{pat['id']}\r\n" in body
+    # newest first: Pat's comment came last
+    assert body.index("Pat Peer commented") < body.index("Cole left 3 comments")
+
+
+def test_an_immediate_email_quotes_the_first_words_of_the_comment(mail_world):
+    world, sink = mail_world
+    world.comment("coach", body="You **waited** three seconds and more hands went up")
+    assert "  “You waited three seconds and more hands went up”\r\n" in body_of(sink.messages[0])
