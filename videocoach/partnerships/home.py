@@ -4,10 +4,12 @@ Also the goals page's evidence: every comment tied to a goal, across the partner
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.orm import selectinload
 
 from videocoach import access, db
@@ -15,9 +17,13 @@ from videocoach.accounts.models import User
 from videocoach.clips.models import Clip, ClipView
 from videocoach.comments.models import Comment, comment_goals
 from videocoach.db import utcnow
+from videocoach.notifications.excerpts import excerpt
+from videocoach.notifications.grouping import EXCERPTS_SHOWN
 from videocoach.partnerships.models import Goal, GoalStatus, NextStep
 
 RECENT_CLIPS = 12
+# The feed groups the newest this many comments by clip and person.
+FEED_COMMENTS = 100
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -35,12 +41,17 @@ class Changes:
 
 @dataclass
 class Activity:
+    """One line of the feed. Comments come grouped by clip and person: "Cole left 5
+    comments on …" links to the newest, with the first words of the latest one or two."""
+
     at: datetime
     kind: str  # "clip" | "comment" | "goal_met" | "step_done"
     who: str
     what: str  # the clip or goal title
     clip_id: str | None = None
-    comment_id: str | None = None
+    comment_id: str | None = None  # for comments: the newest of the group
+    count: int = 1
+    excerpts: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -132,8 +143,8 @@ def partnership_home(user: User, partnership_id: str) -> Home:
 
 
 def recent_activity(user: User, partnership_id: str, limit: int = 15) -> list[Activity]:
-    """New clips, comments, goals met and next steps done, newest first, as far as this
-    person may see."""
+    """New clips, comments (grouped by clip and person), goals met and next steps done,
+    newest first, as far as this person may see. Four queries."""
     clips = db.session.execute(
         access.visible_clips(user)
         .with_only_columns(Clip.id, Clip.title, Clip.created_at, User.name)
@@ -143,13 +154,14 @@ def recent_activity(user: User, partnership_id: str, limit: int = 15) -> list[Ac
         .limit(limit)
     ).all()
     comments = db.session.execute(
-        select(Comment.created_at, Clip.id, Clip.title, User.name, Comment.id)
+        select(Comment.created_at, Clip.id, Clip.title, User.name, Comment.id, Comment.body,
+               Comment.author_id)
         .join(Clip, Clip.id == Comment.clip_id)
         .join(User, User.id == Comment.author_id)
         .where(Comment.id.in_(_visible_comment_ids(user)), Clip.partnership_id == partnership_id)
         .order_by(Comment.created_at.desc())
-        .limit(limit)
-    ).all()
+        .limit(FEED_COMMENTS)
+    ).all()  # fmt: skip
     goals = db.session.scalars(
         access.visible_goals(user)
         .where(Goal.partnership_id == partnership_id, Goal.met_at.is_not(None))
@@ -164,12 +176,23 @@ def recent_activity(user: User, partnership_id: str, limit: int = 15) -> list[Ac
     ).all()
     events = [Activity(at, "clip", who, title, clip_id) for clip_id, title, at, who in clips]
     events += [Activity(s.done_at, "step_done", "", s.text) for s in steps_done if s.done_at]
-    events += [
-        Activity(at, "comment", who, title, clip_id, comment_id)
-        for at, clip_id, title, who, comment_id in comments
-    ]
+    events += _comment_groups(comments)
     events += [Activity(goal.met_at, "goal_met", "", goal.title) for goal in goals if goal.met_at]
     return sorted(events, key=lambda event: event.at, reverse=True)[:limit]
+
+
+def _comment_groups(rows: Sequence[Row[Any]]) -> list[Activity]:
+    """Comment rows (newest first) as one Activity per clip and author, where the newest is."""
+    by_clip_and_author: dict[tuple[str, str], Activity] = {}
+    for at, clip_id, title, who, comment_id, body, author_id in rows:
+        group = by_clip_and_author.get((clip_id, author_id))
+        if group is None:
+            group = Activity(at, "comment", who, title, clip_id, comment_id, count=0)
+            by_clip_and_author[(clip_id, author_id)] = group
+        group.count += 1
+        if len(group.excerpts) < EXCERPTS_SHOWN:
+            group.excerpts.append(excerpt(body))
+    return list(by_clip_and_author.values())
 
 
 @dataclass
