@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import ConsoleLog, Review, signed_in_page
-from tests.browser.test_accessibility import report, violations
+from tests.browser.test_accessibility import FOCUS_STYLE, report, violations
 from tests.browser.test_account_page import screenshot
 from tests.browser.test_review_links import assert_shown_as_linked
 
@@ -83,16 +83,27 @@ def test_a_grouped_notification_opens_the_newest_comment_highlighted_and_is_read
     assert console.problems() == []
 
 
-def test_the_whole_row_opens_the_group(
+def test_the_whole_row_opens_the_group_and_the_keyboard_reaches_it(
     eager_server: str, review_factory, new_page, console: ConsoleLog
 ) -> None:
     review: Review = review_factory(visibility="shared")
     comments = coach_comments(review)
+    newest = f"**/clips/{review.cid}#comment-{comments[-1]['id']}"
     page = signed_in_page(new_page, eager_server, review.teacher, viewport=PHONE)
+    page.goto(f"{eager_server}/notifications")
+    page.get_by_role("button", name="Mark all read").focus()
+    page.keyboard.press("Tab")  # the next stop is the newest group's link
+    focused = page.evaluate_handle("document.activeElement")
+    style = page.evaluate(FOCUS_STYLE, focused)
+    assert style["text"].startswith("Cole Coach left 3 comments"), style
+    assert style["rings"] and style["contrast"] >= 3, style
+    with page.expect_navigation(url=newest):
+        page.keyboard.press("Enter")
+
     page.goto(f"{eager_server}/notifications")
     box = page.locator(".notification-excerpts li").first.bounding_box()
     assert box is not None
-    with page.expect_navigation(url=f"**/clips/{review.cid}#comment-{comments[-1]['id']}"):
+    with page.expect_navigation(url=newest):
         # A tap on the quoted words, where a person would (the link covers its whole row).
         page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     assert console.problems() == []
