@@ -4,8 +4,7 @@ else, site admins included, it does not exist."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -15,13 +14,6 @@ from videocoach.accounts.models import User
 from videocoach.clips.models import Clip, ClipAccess, WatchAction
 from videocoach.db import utcnow
 from videocoach.errors import NotFound
-
-
-@dataclass(frozen=True)
-class AccessEntry:
-    user: User
-    action: str
-    at: datetime
 
 
 def record(user: User, clip: Clip, action: WatchAction) -> None:
@@ -42,15 +34,14 @@ def record_play(user: User, clip_id: str) -> None:
     record(user, access.get_clip(user, clip_id), WatchAction.PLAYED)
 
 
-def entries(user: User, clip_id: str) -> list[AccessEntry]:
+def entries(user: User, clip_id: str) -> Sequence[ClipAccess]:
     """The clip's log, newest first: for its uploader only (404 for everyone else)."""
     clip = access.get_clip(user, clip_id)
     if clip.uploaded_by_id != user.id:
         raise NotFound("Only the person who uploaded this clip sees who watched it.")
-    rows = db.session.scalars(
+    return db.session.scalars(
         select(ClipAccess)
         .where(ClipAccess.clip_id == clip.id)
         .options(joinedload(ClipAccess.user))
         .order_by(ClipAccess.at.desc())
     ).all()
-    return [AccessEntry(user=row.user, action=row.action, at=row.at) for row in rows]
