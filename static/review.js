@@ -156,6 +156,13 @@
   playButton.addEventListener("click", togglePlay);
   video.addEventListener("click", togglePlay);
   video.addEventListener("play", updatePlayButton);
+  // The uploader's "who watched": the page's first play is reported once (the server counts
+  // each person once a day and ignores the uploader's own plays). A failure costs nothing.
+  if (root.dataset.playsUrl) {
+    video.addEventListener("play", function () {
+      api("POST", root.dataset.playsUrl).catch(function () { /* not worth troubling anyone */ });
+    }, { once: true });
+  }
   video.addEventListener("pause", updatePlayButton);
   muteButton.addEventListener("click", function () {
     video.muted = !video.muted;

@@ -39,6 +39,17 @@ def entries(user: User, clip_id: str) -> Sequence[ClipAccess]:
     clip = access.get_clip(user, clip_id)
     if clip.uploaded_by_id != user.id:
         raise NotFound("Only the person who uploaded this clip sees who watched it.")
+    return _log_of(clip)
+
+
+def for_clip_page(user: User, clip: Clip) -> Sequence[ClipAccess] | None:
+    """The log the clip page shows its uploader; None for everyone else (no section)."""
+    if clip.uploaded_by_id != user.id:
+        return None
+    return _log_of(clip)
+
+
+def _log_of(clip: Clip) -> Sequence[ClipAccess]:
     return db.session.scalars(
         select(ClipAccess)
         .where(ClipAccess.clip_id == clip.id)

@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from videocoach import transaction
-from videocoach.clips import dispatch, quotas, services
+from videocoach.clips import access_log, dispatch, quotas, services
 from videocoach.clips.models import Clip
 from videocoach.clips.schemas import caption_json, media_urls
 from videocoach.config import current_settings
@@ -77,6 +77,7 @@ def render_review_page(clip: Clip, **extra: Any) -> str:
         goals=_goals_for_page(clip.partnership_id),
         running_meeting=meetings.running_meeting(current_user, clip.id),
         ended_meetings=meetings.ended_meetings(current_user, clip.id),
+        who_watched=access_log.for_clip_page(current_user, clip),
         action_form=ActionForm(),
         **extra,
     )
