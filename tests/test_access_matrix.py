@@ -101,6 +101,10 @@ def _meeting(w: World) -> dict[str, str]:
     return {"mid": w.extras["meeting"]}
 
 
+def _private_clip(w: World) -> dict[str, str]:
+    return {"cid": w.extras["private_clip"]}
+
+
 def _failed_clip(w: World) -> dict[str, str]:
     return {"cid": w.extras["failed_clip"]}
 
@@ -347,6 +351,10 @@ MATRIX: dict[str, Case] = {
     f"GET {API}/notifications": Case(signed_in(200)),
     # meetings: members only; the driver alone moves the playback (the teacher drives)
     "POST /clips/<cid>/meetings": Case(member_pages(302), _content),
+    # the teacher's private clip: its uploader shares it and starts; nobody else sees it
+    "POST /clips/<cid>/meetings/share-and-start": Case(
+        {**member_pages(302), "coach": 404}, _private_clip
+    ),
     "GET /meetings/<mid>": Case(member_pages(200), _meeting),
     "POST /meetings/<mid>/end": Case(member_pages(302), _meeting),
     # the world's clip has a meeting under way: starting one joins it
@@ -423,7 +431,8 @@ def build_world(app, users: dict[str, User]) -> World:
 
 
 def add_clips(world: World, teacher: User) -> None:
-    """A shared clip with a stored poster, a failed clip, and an unfinished upload."""
+    """A shared clip with a stored poster, a private clip, a failed clip, and an unfinished
+    upload."""
     storage = current_storage()
     shared = Clip(
         partnership_id=world.pid, uploaded_by_id=teacher.id, title="Shared", visibility="shared"
@@ -436,7 +445,10 @@ def add_clips(world: World, teacher: User) -> None:
         status="failed",
         error="This file is not a video we can read.",
     )
-    db.session.add_all([shared, failed])
+    private = Clip(
+        partnership_id=world.pid, uploaded_by_id=teacher.id, title="Mine", visibility="private"
+    )
+    db.session.add_all([shared, private, failed])
     db.session.flush()
     key = files.key(shared.id, files.POSTER)
     stored = storage.put_bytes(key, b"\xff\xd8 not really a jpeg", "image/jpeg")
@@ -480,6 +492,7 @@ def add_clips(world: World, teacher: User) -> None:
     db.session.flush()
     world.extras |= {
         "clip": shared.id,
+        "private_clip": private.id,
         "failed_clip": failed.id,
         "upload": upload.id,
         "comment": comment.id,

@@ -35,9 +35,48 @@ def test_start_from_the_clip_page_and_join_from_the_partners(world: MeetingWorld
 def test_a_private_clip_explains_why_there_is_no_meeting(world: MeetingWorld) -> None:
     private = world.add_clip(visibility="private")
     teacher = page_client(world, "teacher")
-    assert "Start a meeting" not in teacher.get(f"/clips/{private}").text
+    page = teacher.get(f"/clips/{private}").text
+    assert "Start a meeting" not in page
+    assert "this clip is private to you, so your partners cannot see it" in page
+    assert f'action="/clips/{private}/meetings/share-and-start"' in page
     refused = post_form(teacher, f"/clips/{private}/meetings", follow_redirects=True)
     assert "Share the clip with your partnership first" in refused.text
+
+
+def test_share_and_start_shares_the_clip_and_starts_its_meeting(world: MeetingWorld) -> None:
+    private = world.add_clip(visibility="private")
+    teacher, coach = page_client(world, "teacher"), page_client(world, "coach")
+    assert coach.get(f"/clips/{private}").status_code == 404
+    started = post_form(teacher, f"/clips/{private}/meetings/share-and-start")
+    assert started.status_code == 302
+    meeting_url = started.headers["Location"]
+    assert meeting_url.startswith("/meetings/")
+    assert world.studio.clip(private)["visibility"] == "shared"
+    assert "Join the meeting" in coach.get(f"/clips/{private}").text
+    assert coach.get(meeting_url).status_code == 200
+    events = {n["event"] for n in world.api("coach", "GET", "/notifications").json["items"]}
+    assert "meeting_started" in events
+    # Pressed again (a second tab, a double click): the same meeting, not a second one.
+    again = post_form(teacher, f"/clips/{private}/meetings/share-and-start")
+    assert again.headers["Location"] == meeting_url
+
+
+def test_only_the_uploader_may_share_and_start(world: MeetingWorld) -> None:
+    coach = page_client(world, "coach")
+    refused = post_form(
+        coach, f"/clips/{world.clip_id}/meetings/share-and-start", follow_redirects=True
+    )
+    assert "Only the person who uploaded this clip can share it." in refused.text
+    assert (
+        world.api("coach", "GET", f"/partnerships/{world.studio.pid}/meetings").json["items"] == []
+    )
+
+
+def test_share_and_start_needs_the_form_token(world: MeetingWorld) -> None:
+    private = world.add_clip(visibility="private")
+    teacher = page_client(world, "teacher")
+    assert teacher.post(f"/clips/{private}/meetings/share-and-start").status_code == 400
+    assert world.studio.clip(private)["visibility"] == "private"
 
 
 def test_the_record_keeps_notes_steps_and_the_comments_made(world: MeetingWorld) -> None:

@@ -37,6 +37,18 @@ def start(cid: str) -> ResponseReturnValue:
     return redirect(_back_to_meeting(meeting.id))
 
 
+@bp.post("/clips/<cid>/meetings/share-and-start")
+@login_required
+@flash_refusals(_back_to_clip)
+def share_and_start(cid: str) -> ResponseReturnValue:
+    meeting, _ = services.share_and_start(current_user, cid)
+    transaction.commit()
+    flash(
+        "Shared with your partnership and meeting started. Your partners have been told.", "success"
+    )
+    return redirect(_back_to_meeting(meeting.id))
+
+
 @bp.get("/meetings/<mid>")
 @login_required
 def meeting_page(mid: str) -> ResponseReturnValue:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import selectinload
 from videocoach import access, db, limits, live
 from videocoach.accounts.models import User
 from videocoach.clips import access_log
+from videocoach.clips import services as clips
 from videocoach.clips.models import Clip, Visibility, WatchAction
 from videocoach.comments.models import Comment
 from videocoach.db import utcnow
@@ -65,6 +66,17 @@ def start_meeting(user: User, clip_id: str) -> tuple[Meeting, bool]:
         meeting_id=meeting.id,
     )
     return meeting, True
+
+
+def share_and_start(user: User, clip_id: str) -> tuple[Meeting, bool]:
+    """The uploader of a private clip shares it with the partnership and starts its meeting
+    in one step: the clip page offers it where "Start a meeting" would be. Others may not
+    share someone's clip (and cannot see it while it is private)."""
+    clip = access.get_clip(user, clip_id)
+    if clip.uploaded_by_id != user.id:
+        raise Forbidden("Only the person who uploaded this clip can share it.")
+    clips.update_clip(user, clip.id, {"visibility": Visibility.SHARED.value})
+    return start_meeting(user, clip.id)
 
 
 def ended_meetings(user: User, clip_id: str) -> Sequence[Meeting]:
