@@ -12,7 +12,7 @@ from videocoach.db import utcnow
 from videocoach.errors import DomainError
 from videocoach.forms import ActionForm
 from videocoach.notifications import services
-from videocoach.notifications.grouping import friendly_time
+from videocoach.notifications.grouping import friendly_time, initials
 
 bp = Blueprint("notifications", __name__)
 
@@ -74,11 +74,12 @@ def unsubscribe(token: str) -> ResponseReturnValue:
 
 def init_notifications(app: Flask) -> None:
     """The bell: templates call unread_notifications() (one COUNT query) for signed-in users;
-    and notification_time(moment), "Today, 14:05", for lists of what happened."""
+    notification_time(moment), "Today, 14:05", for lists of what happened; initials(name)."""
 
     @app.context_processor
     def _bell() -> dict[str, object]:
         return {
             "unread_notifications": lambda: services.unread_count(current_user),
             "notification_time": lambda moment: friendly_time(moment, utcnow()),
+            "initials": initials,  # the header's account menu shows the same round badge
         }
