@@ -308,13 +308,14 @@ MATRIX: dict[str, Case] = {
     f"GET {API}/clips/<cid>/media/<path:name>": Case(members(200), _media),
     f"GET {API}/clips/<cid>/access-log": Case(uploader_alone(200), _content),
     f"POST {API}/clips/<cid>/plays": Case(members(204), _content),
-    # API: comments (their author alone may change one)
+    # API: comments (their author alone may change one; any member resolves a thread, and
+    # tests/comments/test_resolve.py checks a member sending more than `resolved` gets 403)
     f"GET {API}/clips/<cid>/comments": Case(members(200), _content),
     f"POST {API}/clips/<cid>/comments": Case(
         members(201), _content, body=lambda w, a: {"body": "Nice", "t_start": 0.5}
     ),
     f"PATCH {API}/comments/<comment_id>": Case(
-        uploader_only(200), _comment, body=lambda w, a: {"resolved": True}
+        members(200), _comment, body=lambda w, a: {"resolved": True}
     ),
     f"DELETE {API}/comments/<comment_id>": Case(uploader_only(204), _comment),
     # API: resumable uploads (tus)

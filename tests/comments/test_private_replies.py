@@ -188,7 +188,7 @@ def test_private_replies_never_go_on_the_live_channel(notes: Studio) -> None:
     try:
         note, answer = private_thread(notes)
         api(notes, "coach", "PATCH", f"/comments/{answer['id']}", {"body": "SECRET-REPLY 2"})
-        api(notes, "coach", "PATCH", f"/comments/{answer['id']}", {"resolved": True})
+        api(notes, "coach", "PATCH", f"/comments/{note['id']}", {"resolved": True})
         api(notes, "coach", "DELETE", f"/comments/{answer['id']}")
         api(notes, "coach", "DELETE", f"/comments/{note['id']}")
         shared = comment(notes, "teacher", body="Shared", t_start=3)

@@ -47,7 +47,8 @@ def create_comment(body: dict[str, Any], cid: str) -> dict[str, Any]:
 @blp.arguments(CommentUpdateSchema)
 @blp.response(200, CommentEnvelope)
 def update_comment(body: dict[str, Any], comment_id: str) -> dict[str, Any]:
-    """Author only (403 for other members)."""
+    """The author changes anything; other members may only resolve or reopen a thread (403
+    for anything else); a reply is resolved with its thread (422)."""
     comment = services.update_comment(api_user(), comment_id, body)
     transaction.commit()
     return {"comment": services.comment_json(comment)}

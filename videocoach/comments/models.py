@@ -58,9 +58,14 @@ class Comment(IdMixin, CreatedMixin, Base):
     body_html: Mapped[str] = mapped_column(Text, default="")
     kind: Mapped[str] = mapped_column(String(16), default=CommentKind.NOTE.value)
     private: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Resolving belongs to a thread (a top-level comment), and any member who sees it may.
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    resolved_by_id: Mapped[str | None] = mapped_column(
+        String(ID_LENGTH), ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
     goals: Mapped[list[Goal]] = relationship(secondary=comment_goals)
-    author: Mapped[User] = relationship()
+    author: Mapped[User] = relationship(foreign_keys=[author_id])
+    resolved_by: Mapped[User | None] = relationship(foreign_keys=[resolved_by_id])

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from marshmallow import fields
 
-from videocoach.accounts.schemas import UserSchema
+from videocoach.accounts.schemas import PersonSchema, UserSchema
 from videocoach.api import BaseSchema, ResponseSchema, describe
 from videocoach.comments.services import KINDS
 
@@ -21,7 +21,10 @@ class CommentSchema(ResponseSchema):
     goal_ids = fields.List(fields.String())
     parent_id = fields.String(allow_none=True)
     private = fields.Boolean()
-    resolved = fields.Boolean()
+    resolved = fields.Boolean(metadata={"description": "A thread's; always false on a reply"})
+    resolved_by = fields.Nested(
+        PersonSchema, allow_none=True, metadata={"description": "Who resolved the thread"}
+    )
     created_at = fields.String(metadata={"format": "date-time"})
     edited_at = fields.String(allow_none=True, metadata={"format": "date-time"})
 
@@ -62,5 +65,8 @@ class CommentUpdateSchema(BaseSchema):
 
 
 AUTHOR_ONLY = "A member who is not the comment's author (`forbidden`)"
-describe("PATCH /comments/{comment_id}", errors={403: AUTHOR_ONLY})
+RESOLVE_ONLY = (
+    "A member who is not the comment's author and sends more than `resolved` (`forbidden`)"
+)
+describe("PATCH /comments/{comment_id}", errors={403: RESOLVE_ONLY})
 describe("DELETE /comments/{comment_id}", errors={403: AUTHOR_ONLY})

@@ -99,6 +99,7 @@ LIST_COLUMNS = (
     Comment.parent_id,
     Comment.private,
     Comment.resolved_at,
+    Comment.resolved_by_id,
     Comment.created_at,
     Comment.edited_at,
 )
@@ -111,13 +112,17 @@ def _iso(moment: datetime | None) -> str | None:
 def comment_json(comment: Comment) -> dict[str, Any]:
     """The API's comment object (docs/api.md), built without a serialiser: lists run long."""
     row = {column.key: getattr(comment, column.key) for column in LIST_COLUMNS}
+    resolver = comment.resolved_by if comment.resolved_at is not None else None
     return _as_json(
         row | {"goal_ids": [goal.id for goal in comment.goals]},
         {"id": comment.author.id, "email": comment.author.email, "name": comment.author.name},
+        None if resolver is None else {"id": resolver.id, "name": resolver.name},
     )
 
 
-def _as_json(row: Any, author: dict[str, str]) -> dict[str, Any]:
+def _as_json(
+    row: Any, author: dict[str, str], resolved_by: dict[str, str] | None
+) -> dict[str, Any]:
     return {
         "id": row["id"],
         "clip_id": row["clip_id"],
@@ -131,6 +136,7 @@ def _as_json(row: Any, author: dict[str, str]) -> dict[str, Any]:
         "parent_id": row["parent_id"],
         "private": row["private"],
         "resolved": row["resolved_at"] is not None,
+        "resolved_by": resolved_by,
         "created_at": _iso(row["created_at"]),
         "edited_at": _iso(row["edited_at"]),
     }
@@ -177,18 +183,29 @@ def list_comments(
     for comment_id, linked_goal in links:
         if comment_id in goal_ids:
             goal_ids[comment_id].append(linked_goal)
+    people = {row["author_id"] for row in rows} | {
+        row["resolved_by_id"] for row in rows if row["resolved_by_id"] is not None
+    }
     authors = {
-        author.id: {"id": author.id, "email": author.email, "name": author.name}
-        for author in db.session.execute(
-            select(User.id, User.email, User.name).where(
-                User.id.in_({row["author_id"] for row in rows})
-            )
+        person.id: {"id": person.id, "email": person.email, "name": person.name}
+        for person in db.session.execute(
+            select(User.id, User.email, User.name).where(User.id.in_(people))
         )
     }
     return [
-        _as_json(dict(row) | {"goal_ids": goal_ids[row["id"]]}, authors[row["author_id"]])
+        _as_json(
+            dict(row) | {"goal_ids": goal_ids[row["id"]]},
+            authors[row["author_id"]],
+            _resolver(row, authors),
+        )
         for row in rows
     ]
+
+
+def _resolver(row: Any, people: dict[str, dict[str, str]]) -> dict[str, str] | None:
+    """Who resolved the thread, as {id, name} (members see no one's email here)."""
+    person = people.get(row["resolved_by_id"]) if row["resolved_at"] is not None else None
+    return None if person is None else {"id": person["id"], "name": person["name"]}
 
 
 def create_comment(user: User, clip_id: str, values: dict[str, Any]) -> Comment:
@@ -261,7 +278,14 @@ def _own(user: User, comment_id: str) -> Comment:
 
 
 def update_comment(user: User, comment_id: str, changes: dict[str, Any]) -> Comment:
-    comment = _own(user, comment_id)
+    """The author changes anything; any member who sees the thread may resolve or reopen it
+    (the coach answers the teacher's question and closes it), and nothing else."""
+    comment = access.get_comment(user, comment_id)
+    if comment.author_id != user.id and set(changes) != {"resolved"}:
+        raise Forbidden(
+            "Only its author can change a comment; anyone in the partnership can resolve "
+            "or reopen a thread."
+        )
     clip = db.session.get(Clip, comment.clip_id)
     assert clip is not None
     edited = False
@@ -287,14 +311,26 @@ def update_comment(user: User, comment_id: str, changes: dict[str, Any]) -> Comm
         comment.goals = _goals(clip, changes["goal_ids"])
         edited = True
     if "resolved" in changes:
-        if not isinstance(changes["resolved"], bool):
-            raise Invalid("resolved must be true or false.", fields={"resolved": "Not a boolean."})
-        comment.resolved_at = utcnow() if changes["resolved"] else None
+        _resolve(user, comment, changes["resolved"])
     if edited:
         comment.edited_at = utcnow()
     db.session.flush()
     _announce(clip, comment, "comment")
     return comment
+
+
+def _resolve(user: User, comment: Comment, resolved: Any) -> None:
+    if not isinstance(resolved, bool):
+        raise Invalid("resolved must be true or false.", fields={"resolved": "Not a boolean."})
+    if comment.parent_id is not None:
+        raise Invalid(
+            "A reply is resolved with its thread: resolve the first comment of the thread.",
+            fields={"resolved": "Not for a reply."},
+        )
+    if resolved == (comment.resolved_at is not None):
+        return  # already so: who resolved it, and when, stay as they were
+    comment.resolved_at = utcnow() if resolved else None
+    comment.resolved_by = user if resolved else None
 
 
 def delete_comment(user: User, comment_id: str) -> None:
