@@ -204,6 +204,7 @@ MATRIX: dict[str, Case] = {
         member_pages(302), _content, body=lambda w, a: {"email": unique_email(), "role": "coach"}
     ),
     "POST /partnerships/<pid>/invitations/<iid>/cancel": Case(member_pages(302), _content),
+    "POST /partnerships/<pid>/invitations/<iid>/resend": Case(member_pages(302), _content),
     "POST /partnerships/<pid>/members/<uid>/remove": Case(
         member_pages(302), lambda w: {"pid": w.pid, "uid": w.extra_member_id}
     ),
@@ -273,6 +274,7 @@ MATRIX: dict[str, Case] = {
         members(201), _content, body=lambda w, a: {"email": unique_email(), "role": "teacher"}
     ),
     f"GET {API}/partnerships/<pid>/invitations": Case(members(200), _content),
+    f"POST {API}/partnerships/<pid>/invitations/<iid>/resend": Case(members(200), _content),
     f"DELETE {API}/partnerships/<pid>/invitations/<iid>": Case(members(204), _content),
     f"POST {API}/invitations/accept": Case(
         {"anonymous": 401, "outsider": 200, "admin": 200, "teacher": 409, "coach": 409},

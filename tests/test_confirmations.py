@@ -77,7 +77,7 @@ ASKED = {
     "/partnerships/{pid}": {
         "Leave": "Leave “Tess + Cole”? You will no longer see its clips, comments or goals",
         "Remove": "from “Tess + Cole”? They will no longer see its clips, comments or goals.",
-        "Cancel": "Cancel the invitation to pat@school.example? Its link stops working.",
+        "Withdraw": "Withdraw the invitation to pat@school.example? Its link stops working.",
     },
     "/admin/users": {"Disable": "cannot sign in until it is enabled again."},
 }

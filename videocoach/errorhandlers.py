@@ -95,6 +95,9 @@ def handle_http_exception(error: HTTPException) -> ResponseReturnValue:
             message = f"{next(iter(fields))}: {message}" if len(fields) == 1 else message
     if status == 413 and error.description and not error.description.startswith("The data"):
         message = error.description
+    # A limit with a sentence of its own (resending invitations: per hour, not per minute).
+    if status == 429 and getattr(getattr(error, "limit", None), "error_message", None):
+        message = error.description or message
     response = _render(status, code, message, fields or None)
     if isinstance(error, HTTPException) and status == 405 and error.valid_methods:
         body, st = response  # type: ignore[misc]

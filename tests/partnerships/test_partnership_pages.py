@@ -12,7 +12,7 @@ from tests.conftest import PASSWORD, error_next_to, post_form, post_login
 from videocoach import db
 from videocoach.partnerships.models import Goal, GoalStatus, Membership
 
-INVITE_LINK_INPUT = re.compile(r'<input id="invite-link-\d+"[^>]*readonly value="([^"]+)"')
+INVITE_LINK_INPUT = r'<input id="invite-link-{iid}"[^>]*readonly value="([^"]+)"'
 CREATE_ACCOUNT_LINK = re.compile(r'<a class="button primary" href="([^"]+)">Create account</a>')
 GOAL_EDIT_LINK = re.compile(r'href="/goals/([^"/]+)/edit"')
 CANCEL_INVITATION_ACTION = re.compile(r'action="(/partnerships/[^"/]+/invitations/[^"/]+/cancel)"')
@@ -43,8 +43,14 @@ def invite(browser, pid: str, email: str, role: str = "coach") -> str:
         browser, f"/partnerships/{pid}/invitations", {"email": email, "role": role}
     )
     assert response.status_code == 302
-    shown = page(browser, response.headers["Location"])
-    return local(INVITE_LINK_INPUT.search(shown).group(1))
+    _path, _, iid = response.headers["Location"].partition("#invitation-")
+    return shown_link(browser, pid, iid)
+
+
+def shown_link(browser, pid: str, iid: str) -> str:
+    """The link the partnership page shows for invitation `iid`, to copy."""
+    shown = page(browser, f"/partnerships/{pid}")
+    return local(re.search(INVITE_LINK_INPUT.format(iid=iid), shown).group(1))
 
 
 def join(browser_for, inviter, pid: str, user, role: str = "coach") -> None:
@@ -127,8 +133,11 @@ def test_teacher_invites_a_coach_who_signs_up_from_the_link_and_joins(app):
     teacher_view = page(teacher, f"/partnerships/{pid}")
     assert "Ben Okafor" in teacher_view
     assert "Waiting for an answer" not in teacher_view
-    assert "With Ben Okafor (coach)" in page(teacher, "/partnerships")
-    assert "With Ana Lima (teacher)" in page(coach, "/partnerships")
+    cards = page(teacher, "/partnerships")
+    assert '<span class="partner-name">Ben Okafor</span> <span class="muted">coach</span>' in cards
+    assert '<span class="partner-name">Ana Lima</span> <span class="muted">teacher</span>' in page(
+        coach, "/partnerships"
+    )
 
     # The link worked once.
     assert post_form(coach, link).status_code == 404
@@ -207,7 +216,7 @@ def test_cancelled_invitation_link_stops_working(app, make_user, browser_for):
     link = invite(teacher, pid, "ben@school.example")
     cancel = CANCEL_INVITATION_ACTION.search(page(teacher, f"/partnerships/{pid}")).group(1)
     assert post_form(teacher, cancel).status_code == 302
-    assert "Invitation cancelled" in page(teacher, f"/partnerships/{pid}")
+    assert "Invitation withdrawn" in page(teacher, f"/partnerships/{pid}")
     assert app.test_client().get(link).status_code == 404
 
 

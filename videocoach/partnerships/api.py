@@ -10,7 +10,9 @@ from flask_smorest import Blueprint
 from videocoach import transaction
 from videocoach.accounts.auth import api_user
 from videocoach.api import API_PREFIX
+from videocoach.extensions import limiter, per_account
 from videocoach.partnerships import goals, next_steps, services
+from videocoach.partnerships.models import Invitation
 from videocoach.partnerships.schemas import (
     AcceptSchema,
     GoalCreateSchema,
@@ -32,6 +34,15 @@ from videocoach.partnerships.schemas import (
     PartnershipUpdateSchema,
 )
 from videocoach.urls import invitation_link
+
+# One budget for the page's Resend button and the API: each resend emails someone.
+RESEND_LIMIT = "10 per hour"
+resend_limit = limiter.shared_limit(
+    RESEND_LIMIT,
+    scope="invitation-resend",
+    key_func=per_account,
+    error_message="You resent invitations 10 times in the last hour. Try again later.",
+)
 
 blp = Blueprint(
     "partnerships_api",
@@ -85,10 +96,16 @@ def create_invitation(body: dict[str, Any], pid: str) -> dict[str, Any]:
         api_user(), pid, body["email"], body["role"], invitation_link
     )
     transaction.commit()
+    return _invitation_json(invitation, link)
+
+
+def _invitation_json(invitation: Invitation, link: str) -> dict[str, Any]:
     return {
         "id": invitation.id,
         "email": invitation.email,
         "role": invitation.role,
+        "created_at": invitation.created_at,
+        "sent_at": invitation.sent_at,
         "expires_at": invitation.expires_at,
         "accept_url": link,
     }
@@ -98,8 +115,26 @@ def create_invitation(body: dict[str, Any], pid: str) -> dict[str, Any]:
 @login_required
 @blp.response(200, InvitationList)
 def list_invitations(pid: str) -> dict[str, Any]:
-    """Invitations not yet accepted and not expired."""
-    return {"items": services.open_invitations(api_user(), pid)}
+    """Invitations not yet accepted and not expired, with their links."""
+    user = api_user()
+    return {
+        "items": [
+            _invitation_json(invitation, link)
+            for invitation, link in services.open_invitations_with_links(user, pid, invitation_link)
+        ]
+    }
+
+
+@blp.route("/partnerships/<pid>/invitations/<iid>/resend", methods=["POST"])
+@resend_limit
+@login_required
+@blp.response(200, InvitationSchema)
+def resend_invitation(pid: str, iid: str) -> dict[str, Any]:
+    """Email the invitation again with a new link (the earlier one stops working), valid for
+    a full invitation lifetime from now."""
+    invitation, link = services.resend_invitation(api_user(), pid, iid, invitation_link)
+    transaction.commit()
+    return _invitation_json(invitation, link)
 
 
 @blp.route("/partnerships/<pid>/invitations/<iid>", methods=["DELETE"])

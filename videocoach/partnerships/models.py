@@ -58,7 +58,10 @@ class Membership(IdMixin, CreatedMixin, Base):
 
 
 class Invitation(IdMixin, CreatedMixin, Base):
-    """A single-use, expiring invitation; the raw token exists only in the emailed link."""
+    """A single-use, expiring invitation. Its link's token is an HMAC of its id and
+    `link_nonce` under SECRET_KEY (services.invitation_token), so the partnership page can
+    show the link again; the database keeps only the token's digest, to find it by.
+    Resending draws a new nonce: links sent before stop working."""
 
     __tablename__ = "invitations"
 
@@ -68,6 +71,10 @@ class Invitation(IdMixin, CreatedMixin, Base):
     email: Mapped[str] = mapped_column(String(254))
     role: Mapped[str] = mapped_column(String(16))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # None for invitations made before links could be rebuilt (their link is not shown).
+    link_nonce: Mapped[str | None] = mapped_column(String(32), default=None)
+    # When it was last emailed again (None: only when it was made, at created_at).
+    resent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     invited_by_id: Mapped[str | None] = mapped_column(
         String(ID_LENGTH), ForeignKey("users.id", ondelete="SET NULL")
     )
@@ -83,6 +90,11 @@ class Invitation(IdMixin, CreatedMixin, Base):
     @property
     def is_open(self) -> bool:
         return self.accepted_at is None and self.expires_at > utcnow()
+
+    @property
+    def sent_at(self) -> datetime:
+        """When its link was last emailed."""
+        return self.resent_at or self.created_at
 
 
 class Goal(IdMixin, CreatedMixin, Base):

@@ -14,9 +14,11 @@ from videocoach.errors import DomainError
 from videocoach.forms import ActionForm, flash_refusals, show_errors
 from videocoach.meetings import services as meetings
 from videocoach.partnerships import goals, next_steps, services
+from videocoach.partnerships.api import resend_limit
 from videocoach.partnerships.forms import GoalForm, InviteForm, PartnershipForm
 from videocoach.partnerships.home import goals_with_evidence, partnership_home
 from videocoach.partnerships.models import GoalStatus
+from videocoach.partnerships.overview import partnership_cards
 from videocoach.urls import invitation_link
 
 bp = Blueprint("partnerships", __name__)
@@ -46,8 +48,15 @@ def list_page() -> ResponseReturnValue:
             flash("Partnership created. Invite your partner below.", "success")
             return redirect(url_for("partnerships.detail", pid=partnership.id))
     status = 422 if form.errors else 200
-    partnerships = services.list_partnerships(current_user)
-    return render_template("partnerships/list.html", partnerships=partnerships, form=form), status
+    cards = partnership_cards(current_user)
+    posters = {
+        card.latest_clip.id: media_urls(card.latest_clip)["poster"]
+        for card in cards
+        if card.latest_clip
+    }
+    return render_template(
+        "partnerships/list.html", cards=cards, posters=posters, form=form
+    ), status
 
 
 HOME_MEETINGS = 5
@@ -69,7 +78,7 @@ def _render_detail(
         media={clip.id: media_urls(clip) for clip in home.clips},
         my_role=services.role_of(current_user, partnership),
         goals=goals.list_goals(current_user, pid),
-        invitations=services.open_invitations(current_user, pid),
+        invitations=services.open_invitations_with_links(current_user, pid, invitation_link),
         next_steps=next_steps.list_next_steps(current_user, pid),
         meetings=meetings.list_meetings(current_user, pid, limit=HOME_MEETINGS),
         invite_form=invite_form or InviteForm(formdata=None),
@@ -92,7 +101,7 @@ def invite(pid: str) -> ResponseReturnValue:
     form = InviteForm()
     if form.validate_on_submit():
         try:
-            invitation, link = services.invite(
+            invitation, _link = services.invite(
                 current_user, pid, form.email.data or "", form.role.data or "", invitation_link
             )
         except DomainError as error:
@@ -101,11 +110,13 @@ def invite(pid: str) -> ResponseReturnValue:
         else:
             transaction.commit()
             flash(
-                f"Invitation for {invitation.email} created. Send them this link (it works once):",
+                f"Invitation for {invitation.email} sent. Its link is under “Waiting for an "
+                "answer”, to copy into a message of your own.",
                 "success",
             )
-            flash(link, "invite-link")
-            return redirect(url_for("partnerships.detail", pid=pid) + "#members")
+            return redirect(
+                url_for("partnerships.detail", pid=pid) + f"#invitation-{invitation.id}"
+            )
     return _render_detail(pid, invite_form=form, status=422)
 
 
@@ -114,8 +125,22 @@ def invite(pid: str) -> ResponseReturnValue:
 def cancel_invitation(pid: str, iid: str) -> ResponseReturnValue:
     services.cancel_invitation(current_user, pid, iid)
     transaction.commit()
-    flash("Invitation cancelled.", "success")
+    flash("Invitation withdrawn: its link no longer works.", "success")
     return redirect(url_for("partnerships.detail", pid=pid) + "#members")
+
+
+@bp.post("/partnerships/<pid>/invitations/<iid>/resend")
+@resend_limit
+@login_required
+def resend_invitation(pid: str, iid: str) -> ResponseReturnValue:
+    invitation, _link = services.resend_invitation(current_user, pid, iid, invitation_link)
+    transaction.commit()
+    flash(
+        f"Invitation emailed to {invitation.email} again, with a new link: the earlier one "
+        "no longer works.",
+        "success",
+    )
+    return redirect(url_for("partnerships.detail", pid=pid) + f"#invitation-{invitation.id}")
 
 
 def _back_to_partnership(pid: str, **_ids: str) -> str:

@@ -52,22 +52,21 @@ class InvitationSchema(ResponseSchema):
     id = fields.String()
     email = fields.String()
     role = fields.String(metadata={"enum": ROLES})
+    created_at = fields.DateTime()
+    sent_at = fields.DateTime(metadata={"description": "When its link was last emailed"})
     expires_at = fields.DateTime()
     accept_url = fields.String(
-        metadata={"description": "Single-use link; only in the response that creates it."}
+        allow_none=True,
+        metadata={
+            "description": "The single-use link. Resending makes a new one and the old one "
+            "stops working. Null for an invitation made before links could be shown again: "
+            "resend it to get one."
+        },
     )
 
 
-class OpenInvitationSchema(ResponseSchema):
-    id = fields.String()
-    email = fields.String()
-    role = fields.String(metadata={"enum": ROLES})
-    created_at = fields.DateTime()
-    expires_at = fields.DateTime()
-
-
 class InvitationList(ResponseSchema):
-    items = fields.List(fields.Nested(OpenInvitationSchema))
+    items = fields.List(fields.Nested(InvitationSchema))
 
 
 class AcceptSchema(BaseSchema):
@@ -155,6 +154,14 @@ class NextStepUpdateSchema(NextStepCreateSchema):
 describe(
     "POST /partnerships/{pid}/invitations",
     errors={409: "The address belongs to a member already (`already_member`)"},
+)
+describe(
+    "POST /partnerships/{pid}/invitations/{iid}/resend",
+    errors={
+        404: "The invitation does not exist or was accepted already (`not_found`)",
+        429: "This account resent 10 invitations in the last hour (`rate_limited`)",
+    },
+    rate_limited=True,
 )
 describe(
     "POST /invitations/accept",

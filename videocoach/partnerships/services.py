@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Callable, Sequence
 
 from sqlalchemy import func, select, update
@@ -12,11 +13,11 @@ from videocoach import access, db, limits, live, mail
 from videocoach.accounts.models import User
 from videocoach.accounts.services import normalise_email
 from videocoach.config import current_settings
-from videocoach.db import utcnow
+from videocoach.db import new_id, utcnow
 from videocoach.errors import Conflict, Forbidden, Invalid, NotFound
 from videocoach.notifications import services as notifications
 from videocoach.partnerships.models import Invitation, Membership, Partnership, Role
-from videocoach.tokens import new_token, token_digest
+from videocoach.tokens import keyed_token, token_digest
 
 log = logging.getLogger(__name__)
 
@@ -99,30 +100,100 @@ def invite(
             code="already_member",
             fields={"email": "Already a member."},
         )
-    settings = current_settings()
-    raw_token = new_token()
     invitation = Invitation(
+        id=new_id(),
         partnership_id=partnership.id,
         email=email,
         role=chosen_role.value,
-        token_hash=token_digest(raw_token),
         invited_by_id=user.id,
-        expires_at=utcnow() + settings.invitation_ttl,
+        expires_at=utcnow() + current_settings().invitation_ttl,
     )
+    raw_token = _new_link(invitation)
     db.session.add(invitation)
     db.session.flush()
     notifications.invitation_created(invitation)
     link = link_for(raw_token)
+    _email_invitation(user, partnership, invitation, link)
+    return invitation, link
+
+
+def invitation_token(invitation: Invitation) -> str | None:
+    """The token of the invitation's current link, rebuilt from its id and nonce; None when
+    it cannot be rebuilt (made before links were keyed, or SECRET_KEY changed since):
+    resending makes a new one."""
+    if invitation.link_nonce is None:
+        return None
+    token = _keyed(invitation.id, invitation.link_nonce)
+    return token if token_digest(token) == invitation.token_hash else None
+
+
+def _keyed(invitation_id: str, nonce: str) -> str:
+    return keyed_token(current_settings().secret_key, "invitation", invitation_id, nonce)
+
+
+def _new_link(invitation: Invitation) -> str:
+    """Draw a new nonce: the link's token changes, and any earlier one stops working."""
+    invitation.link_nonce = secrets.token_hex(16)
+    token = _keyed(invitation.id, invitation.link_nonce)
+    invitation.token_hash = token_digest(token)
+    return token
+
+
+def _email_invitation(
+    user: User, partnership: Partnership, invitation: Invitation, link: str, again: bool = False
+) -> None:
     mail.queue(
-        to=email,
-        subject=f"{user.name} invited you to coach together on videocoach",
+        to=invitation.email,
+        subject=(
+            f"{user.name} invited you to coach together on videocoach"
+            + (" (a new link)" if again else "")
+        ),
         body=(
             f"{user.name} invited you to join the coaching partnership "
-            f'"{partnership.name}" as {chosen_role.value}.\n\n'
+            f'"{partnership.name}" as {invitation.role}.\n\n'
             f"Accept the invitation here (the link works once and expires on "
             f"{invitation.expires_at:%Y-%m-%d %H:%M} UTC):\n{link}\n\n"
-            "If you did not expect this, you can ignore this email.\n"
+            + (
+                "This link replaces the one sent before, which no longer works.\n\n"
+                if again
+                else ""
+            )
+            + "If you did not expect this, you can ignore this email.\n"
         ),
+    )
+
+
+def _invitation_of(partnership: Partnership, invitation_id: str) -> Invitation:
+    invitation = db.session.scalars(
+        select(Invitation).where(
+            Invitation.id == invitation_id, Invitation.partnership_id == partnership.id
+        )
+    ).first()
+    if invitation is None:
+        raise NotFound("That invitation does not exist.")
+    return invitation
+
+
+def resend_invitation(
+    user: User, partnership_id: str, invitation_id: str, link_for: Callable[[str], str]
+) -> tuple[Invitation, str]:
+    """Email an invitation again with a new link, valid for a full invitation lifetime from
+    now. The earlier link stops working (someone may have lost, or leaked, it)."""
+    partnership = access.get_partnership(user, partnership_id)
+    invitation = _invitation_of(partnership, invitation_id)
+    if invitation.accepted_at is not None:
+        raise NotFound("That invitation was accepted already.")
+    raw_token = _new_link(invitation)
+    invitation.resent_at = utcnow()
+    invitation.expires_at = invitation.resent_at + current_settings().invitation_ttl
+    db.session.flush()
+    link = link_for(raw_token)
+    _email_invitation(user, partnership, invitation, link, again=True)
+    log.info(
+        "invitation resent partnership=%s invitation=%s by=%s",
+        partnership.id,
+        invitation.id,
+        user.id,
     )
     return invitation, link
 
@@ -188,16 +259,21 @@ def open_invitations(user: User, partnership_id: str) -> Sequence[Invitation]:
     ).all()
 
 
+def open_invitations_with_links(
+    user: User, partnership_id: str, link_for: Callable[[str], str]
+) -> list[tuple[Invitation, str | None]]:
+    """Open invitations, newest first, each with its current link (None when it cannot be
+    rebuilt: see invitation_token)."""
+    return [
+        (invitation, link_for(token) if (token := invitation_token(invitation)) else None)
+        for invitation in open_invitations(user, partnership_id)
+    ]
+
+
 def cancel_invitation(user: User, partnership_id: str, invitation_id: str) -> None:
+    """Withdraw an invitation: its link stops working."""
     partnership = access.get_partnership(user, partnership_id)
-    invitation = db.session.scalars(
-        select(Invitation).where(
-            Invitation.id == invitation_id, Invitation.partnership_id == partnership.id
-        )
-    ).first()
-    if invitation is None:
-        raise NotFound("That invitation does not exist.")
-    db.session.delete(invitation)
+    db.session.delete(_invitation_of(partnership, invitation_id))
 
 
 def remove_member(user: User, partnership_id: str, member_user_id: str) -> None:
