@@ -36,12 +36,13 @@ MODEL_FILE = "centerface.onnx"
 # The model's input must be a multiple of its stride, 32, on each side.
 MODEL_STRIDE = 32
 # CenterFace finds faces down to ~16 px high in its input: 640 px across keeps a face
-# 40 px high in a 720p frame above that, at ~60 ms a detection on this machine's cores.
+# 40 px high in a 720p frame above that, for ~85 ms of CPU a detection (docs/redaction.md).
 DETECT_WIDTH = 640
 DETECT_EVERY = 3  # frames; at 30 fps, 10 detections a second
-# Scores: CenterFace gives real faces 0.6-0.95; 0.4 keeps small and turned faces and,
-# on the test footage, no false positive (docs/redaction.md).
-DETECT_THRESHOLD = 0.4
+# Scores: CenterFace gives faces facing the camera 0.6-0.95, small and turned ones down
+# to ~0.3; 0.3 keeps those and, on the test footage, finds nothing that is not a face.
+# A box too many blurs a poster; a box too few shows a pupil.
+DETECT_THRESHOLD = 0.3
 HOLD_FRAMES = 15  # a face the detector stops seeing stays blurred this long (0.5 s at 30 fps)
 # A detection continues a track when it overlaps where the face should be by now, or
 # when their centres are at most this many face sizes apart (a face moving fast).
