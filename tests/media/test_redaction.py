@@ -17,6 +17,7 @@ from tests.media.face_footage import FPS, HEIGHT, WIDTH, truth_at
 from tests.media.facts import phone_facts
 from tests.media.samples import FFMPEG, FFPROBE
 from videocoach.media.commands import web_video_options
+from videocoach.media.progress import FfmpegFailed, FfmpegTimeout
 from videocoach.media.rawvideo import web_raw_format
 from videocoach.media.redaction import (
     BlurRegion,
@@ -97,6 +98,7 @@ def dlib_finds_the_face(picture: np.ndarray, frame: int, detector) -> bool:
     return any(found.left() < right and found.right() > left for found in detector(crop, 0))
 
 
+@pytest.mark.slow
 def test_an_independent_detector_finds_no_face_in_the_redacted_rendition(
     frames: tuple[np.ndarray, np.ndarray],
 ) -> None:
@@ -115,6 +117,7 @@ def test_an_independent_detector_finds_no_face_in_the_redacted_rendition(
     assert in_shared == []
 
 
+@pytest.mark.slow
 def test_the_rendition_lasts_the_trim(redacted: tuple[Path, RedactionReport]) -> None:
     path, report = redacted
     info = streams(path)
@@ -138,6 +141,7 @@ def dbfs(samples: np.ndarray) -> float:
     return 20 * math.log10(max(rms, 1e-12))
 
 
+@pytest.mark.slow
 def test_muted_range_is_silent_and_the_rest_is_not(redacted: tuple[Path, RedactionReport]) -> None:
     samples = mono_samples(redacted[0])
     rate = 48000
@@ -157,6 +161,7 @@ def sharpness(picture: np.ndarray) -> float:
     return float(cv2.Laplacian(cv2.cvtColor(picture, cv2.COLOR_RGB2GRAY), cv2.CV_64F).var())
 
 
+@pytest.mark.slow
 def test_a_chosen_area_is_blurred_while_chosen_and_only_then(
     frames: tuple[np.ndarray, np.ndarray],
 ) -> None:
@@ -234,3 +239,18 @@ def test_settings_that_do_not_fit_the_clip_are_refused(
 def test_settings_keep_the_trim_within_the_clip() -> None:
     assert RedactionSettings().kept(60.0) == (0.0, 60.0)
     assert RedactionSettings(trim_start_s=5, trim_end_s=99).kept(60.0) == (5, 60.0)
+
+
+@pytest.mark.slow
+def test_an_encoder_that_fails_stops_the_render_with_its_words(
+    face_footage: Path, tmp_path: Path
+) -> None:
+    with pytest.raises(FfmpegFailed) as failure:
+        render_redacted(face_footage, tmp_path / "no such folder" / "shared.mp4", SETTINGS)
+    assert "No such file or directory" in failure.value.stderr_tail
+
+
+@pytest.mark.slow
+def test_a_render_past_its_time_limit_is_stopped(face_footage: Path, tmp_path: Path) -> None:
+    with pytest.raises(FfmpegTimeout):
+        render_redacted(face_footage, tmp_path / "shared.mp4", SETTINGS, timeout_s=0.5)

@@ -74,7 +74,7 @@ def scaled_raw_format(facts: ProbeFacts, width: int, pix_fmt: str = "rgb24") -> 
     return RawFormat(width - width % 2, height, web_fps(facts), pix_fmt)
 
 
-def _trim_options(start_s: float, duration_s: float | None) -> dict[str, str]:
+def trim_input_options(start_s: float, duration_s: float | None) -> dict[str, str]:
     # Input options: an accurate seek (ffmpeg decodes from the keyframe before and drops
     # frames up to start_s) and timestamps that start again at 0.
     options = {}
@@ -96,7 +96,7 @@ def decode_args(
 ) -> list[str]:
     """Decode the picture to raw frames on stdout: upright, tone-mapped when HDR, at raw's
     size and constant rate."""
-    source = ffmpeg_python.input(_file(src), **_trim_options(start_s, duration_s))
+    source = ffmpeg_python.input(_file(src), **trim_input_options(start_s, duration_s))
     video = _video_in(source, facts)
     if facts.is_hdr:
         video = tone_map_to_sdr(video)
@@ -238,20 +238,25 @@ class FrameWriter:
                 self.broken = True
 
     def write(self, frame: np.ndarray) -> None:
+        if self.broken:  # the encoder stopped early: say why now, not after the whole decode
+            self.close()
+            raise FfmpegFailed(self.child.process.returncode, "\n".join(self.child.stderr_tail))
         started = time.perf_counter()
         self._frames.put(frame)
         self.wait_s += time.perf_counter() - started
 
     def close(self) -> None:
         """End the stream, wait for the encoder, raise FfmpegFailed if it failed."""
-        self._frames.put(None)
-        self._thread.join()
+        if self._thread.is_alive():
+            self._frames.put(None)
+            self._thread.join()
         self.child.check()
 
     def abort(self) -> None:
         self.child.kill()
-        self._frames.put(None)
-        self._thread.join(timeout=5)
+        if self._thread.is_alive():
+            self._frames.put(None)
+            self._thread.join(timeout=5)
         self.child.wait()
 
 

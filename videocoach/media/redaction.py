@@ -42,8 +42,8 @@ from videocoach.media.rawvideo import (
     FrameReader,
     FrameWriter,
     RawFormat,
-    _trim_options,
     decode_args,
+    trim_input_options,
     web_raw_format,
 )
 
@@ -148,7 +148,7 @@ def encode_args(
     streams = [frames]
     audio_options = {}
     if facts.has_audio:
-        source = ffmpeg_python.input(_file(src), **_trim_options(start_s, end_s - start_s))
+        source = ffmpeg_python.input(_file(src), **trim_input_options(start_s, end_s - start_s))
         audio = _audio_in(source, facts)
         if expression := _mute_expression(mute, start_s, end_s):
             audio = audio.filter("volume", volume=0, enable=expression)
