@@ -16,8 +16,32 @@
     checksum: "Checking the file",
     transcode: "Converting for the web",
     images: "Making previews",
+    finishing: "Finishing",
     waiting: "Waiting its turn"
   };
+  var stepWords = {
+    pending: "",
+    waiting: "Waiting its turn",
+    done: "Done",
+    skipped: "Not needed",
+    failed: "Stopped here"
+  };
+
+  // The step list (clips/_status.html with show_steps): each step's state, and how far the
+  // one under way is.
+  function showSteps(box, clip) {
+    var list = box.querySelector(".clip-steps");
+    if (!list || !clip.steps) return;
+    list.hidden = clip.status === "ready" || clip.status === "failed";
+    clip.steps.forEach(function (step) {
+      var item = list.querySelector('[data-step="' + step.name + '"]');
+      if (!item) return;
+      item.className = "clip-step step-" + step.state;
+      item.querySelector(".step-state").textContent = step.state === "active"
+        ? Math.round((clip.step_progress || 0) * 100) + "%"
+        : stepWords[step.state] || "";
+    });
+  }
 
   function show(box, clip) {
     box.className = "clip-status status-" + clip.status;
@@ -28,6 +52,7 @@
     bar.value = clip.progress;
     bar.textContent = Math.round(clip.progress * 100) + "%";
     bar.hidden = clip.status === "ready" || clip.status === "failed";
+    showSteps(box, clip);
     var delay = box.querySelector(".clip-delay");
     if (delay) {
       delay.textContent = clip.delay || "";

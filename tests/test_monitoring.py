@@ -110,8 +110,8 @@ def test_a_processed_clip_shows_in_jobs_steps_clips_and_emails(watched, make_use
     def grew(name: str, **labels: str) -> float:
         return value(after, name, **labels) - value(before, name, **labels)
 
-    assert grew("videocoach_jobs_total", step="images", outcome="ready") == 1
-    for step in ("probe", "playable", "checksum", "transcode", "images"):
+    assert grew("videocoach_jobs_total", step="finishing", outcome="ready") == 1
+    for step in ("probe", "playable", "checksum", "transcode", "images", "finishing"):
         assert grew("videocoach_job_step_duration_seconds_count", step=step) == 1, step
     assert value(after, "videocoach_clips", status="ready") == 1
     assert value(after, "videocoach_clips", status="failed") == 0

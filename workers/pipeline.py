@@ -1,9 +1,11 @@
 """The processing chain, as explicit steps recorded on the clip.
 
 probe -> playable (fast-path remux) -> checksum -> transcode with images and
-waveform in one ffmpeg process -> drop the fast-path remux -> ready. Each step is
-idempotent (it skips work whose output is already recorded), reports progress on the
-clip, and can be run again by a person ("try again"). A job claims the clip with a token and keeps a
+waveform in one ffmpeg process -> images (store them, pick the poster) -> finishing
+(store the web rendition, drop the fast-path remux) -> ready. The steps and their shares
+of the progress bar are in videocoach/clips/steps.py. Each step is idempotent (it skips
+work whose output is already recorded), reports progress on the clip, and can be run
+again by a person ("try again"). A job claims the clip with a token and keeps a
 heartbeat, so a crashed job's clip is picked up again and two jobs never work
 on the same clip at once. The transcode waits for a fair turn (workers/turns.py).
 """
@@ -25,7 +27,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
 from videocoach import db, transaction
-from videocoach.clips import dispatch, files
+from videocoach.clips import dispatch, files, steps
 from videocoach.clips import services as clips
 from videocoach.clips.models import AssetKind, Clip, ClipAsset, ClipStatus
 from videocoach.config import current_settings
@@ -61,8 +63,6 @@ GAVE_UP = (
 )
 # How much lower a long clip's transcode runs in the CPU's order (nice(1)).
 LONG_TRANSCODE_NICENESS = 10
-# Share of the progress bar each step fills.
-PROBED, PLAYABLE, TRANSCODED = 0.02, 0.05, 0.95
 
 
 class TransientError(Exception):
@@ -139,11 +139,15 @@ def release(clip_id: str, token: str) -> None:
 
 
 class Reporter:
-    """Writes step and progress to the clip, at most once a second, and checks the claim."""
+    """Writes step and progress to the clip, at most once a second, and checks the claim.
 
-    def __init__(self, clip_id: str, token: str):
+    `fraction` is how far the step itself is (0..1); the clip's progress is its place on
+    the whole bar (steps.overall), which never goes back within a job."""
+
+    def __init__(self, clip_id: str, token: str, *, floor: float = 0.0):
         self.clip_id, self.token = clip_id, token
         self._last = 0.0
+        self._highest = floor
         self.step = "probe"  # from the claim: fetch the original, probe it
         self._step_started = time.monotonic()
 
@@ -152,18 +156,16 @@ class Reporter:
         if step != self.step:
             self.step_done()
             self.step, self._step_started = step, now
+            force = True  # a new step shows at once
         if not force and now - self._last < PROGRESS_EVERY_S:
             return
         self._last = now
+        self._highest = max(self._highest, round(steps.overall(step, fraction), 4))
         with transaction.separate_transaction() as connection:
             result = connection.execute(
                 update(Clip)
                 .where(Clip.id == self.clip_id, Clip.job_token == self.token)
-                .values(
-                    step=step,
-                    progress=round(min(max(fraction, 0.0), 1.0), 4),
-                    heartbeat_at=utcnow(),
-                )
+                .values(step=step, progress=self._highest, heartbeat_at=utcnow())
             )
         if result.rowcount != 1:
             raise JobCancelled()
@@ -173,8 +175,9 @@ class Reporter:
         metrics.step_took(self.step, time.monotonic() - self._step_started)
         self._step_started = time.monotonic()
 
-    def scaled(self, step: str, start: float, end: float) -> Callable[[float], None]:
-        return lambda fraction: self(step, start + (end - start) * fraction)
+    def of(self, step: str) -> Callable[[float], None]:
+        """A progress callback for step `step` (ffmpeg's fractions)."""
+        return lambda fraction: self(step, fraction)
 
 
 @contextmanager
@@ -218,7 +221,7 @@ def process_clip(clip_id: str) -> bool:
         return _not_claimed(clip_id)
     scratch = files.scratch_dir(current_settings().data_dir, clip_id)
     shutil.rmtree(scratch, ignore_errors=True)  # what an interrupted attempt left
-    report = Reporter(clip_id, token)
+    report = Reporter(clip_id, token, floor=_progress_so_far(clip_id))
     outcome = "failed"
     try:
         scratch.mkdir(parents=True)
@@ -255,6 +258,13 @@ def process_clip(clip_id: str) -> bool:
         report.step_done()
         metrics.job_ended(report.step, outcome)
     return True
+
+
+def _progress_so_far(clip_id: str) -> float:
+    """Where a clip handed back to wait for its turn had got: its bar does not go back
+    while the next job quickly redoes the probe. Any other claim starts from the start."""
+    clip = db.session.get(Clip, clip_id)
+    return clip.progress if clip is not None and clip.step == dispatch.WAITING_TURN else 0.0
 
 
 def _not_claimed(clip_id: str) -> bool:
@@ -315,15 +325,17 @@ def run_steps(clip_id: str, report: Reporter, work: Path) -> None:
             turn.enter_context(turns.transcode_turn(clip))
         source = original_file(clip, work)
         facts = step_probe(clip, source, settings.ffprobe_binary, settings.max_clip_duration_s)
-        report("probe", PROBED, force=True)
+        report("probe", 1.0, force=True)
         if can_remux_for_web(facts) and not has_asset(clip, AssetKind.PLAYABLE, AssetKind.WEB):
             step_fast_path(clip, source, facts, work, report)
-        report("checksum", PLAYABLE, force=True)
+        report("checksum", 0.0, force=True)
         step_checksum(clip, source)
+        report("checksum", 1.0, force=True)
         if not has_asset(clip, AssetKind.WEB):
             if not has_turn:
                 turn.enter_context(turns.transcode_turn(clip))
             step_transcode(clip, source, facts, work, report)
+    report("finishing", 0.5, force=True)
     step_drop_quick_copy(clip)
     clip.status = ClipStatus.READY.value
     clip.progress = 1.0
@@ -398,11 +410,11 @@ def step_fast_path(
     """H.264 + AAC from a phone: copy the streams with faststart; playable in seconds."""
     ffmpeg = current_settings().ffmpeg_binary
     playable = work / "playable.mp4"
-    report("playable", PROBED, force=True)
+    report("playable", 0.0, force=True)
     progress.run_ffmpeg(
         commands.remux_args(source, playable, facts, ffmpeg=ffmpeg),
         timeout_s=ffmpeg_time_limit(facts, speed=20),
-        on_progress=report.scaled("playable", PROBED, PLAYABLE),
+        on_progress=report.of("playable"),
         duration_s=facts.duration_s,
     )
     record_asset(clip, AssetKind.PLAYABLE, files.PLAYABLE, playable, "video/mp4")
@@ -453,18 +465,24 @@ def step_transcode(
     layout = commands.storyboard_layout(duration, width, height)
     out = work / "out"
     out.mkdir(exist_ok=True)
-    report("transcode", PLAYABLE, force=True)
+    report("transcode", 0.0, force=True)
+    track, bytes_per_second = commands.progress_track(out, facts)
     progress.run_ffmpeg(
         commands.transcode_args(
             source, out, facts, layout, max_height=max_height, ffmpeg=settings.ffmpeg_binary
         ),
         timeout_s=ffmpeg_time_limit(facts, speed=0.25),
-        on_progress=report.scaled("transcode", PLAYABLE, TRANSCODED),
+        on_progress=report.of("transcode"),
         duration_s=duration,
         # A short clip's job on the same machine gets the CPU first; alone, nothing changes.
         niceness=LONG_TRANSCODE_NICENESS if dispatch.is_long(clip) else 0,
+        # ffmpeg's own report waits for the first storyboard sheet (commands.progress_track).
+        position_s=progress.growing_file_position(track, bytes_per_second),
     )
-    report("images", TRANSCODED, force=True)
+    # Storing the sheets, picking the poster, the waveform and the captions: "images".
+    # Each part is committed before the next report: the report writes through a connection
+    # of its own, which an uncommitted change to the clip would block.
+    report("images", 0.0, force=True)
     sheets = [sheet for sheet in commands.storyboard_sheet_paths(out, layout) if sheet.exists()]
     for index, sheet in enumerate(sheets):
         record_asset(
@@ -476,10 +494,14 @@ def step_transcode(
     vtt = out / "storyboard.vtt"
     vtt.write_text(storyboard.storyboard_vtt(layout, duration, files.storyboard_sheet))
     record_asset(clip, AssetKind.STORYBOARD_VTT, files.STORYBOARD, vtt, "text/vtt")
+    transaction.commit()
+    report("images", 0.4)
     candidates = commands.poster_candidate_paths(out)
     if candidates:
         best = frames.pick_poster(candidates)
         record_asset(clip, AssetKind.POSTER, files.POSTER, best, "image/jpeg")
+        transaction.commit()
+    report("images", 0.6)
     peaks_file = out / "waveform.json"
     pcm = out / commands.WAVEFORM_PCM
     if pcm.exists():
@@ -496,7 +518,12 @@ def step_transcode(
         }
     peaks_file.write_text(json.dumps(peaks, separators=(",", ":")))
     record_asset(clip, AssetKind.WAVEFORM, files.WAVEFORM, peaks_file, "application/json")
+    transaction.commit()
+    report("images", 0.8)
     step_captions(clip, source, facts, out)
+    transaction.commit()
+    # Storing the web rendition (an upload to S3 can take a while): "finishing".
+    report("finishing", 0.0, force=True)
     web = out / commands.WEB_RENDITION
     record_asset(clip, AssetKind.WEB, files.WEB, web, "video/mp4")
     transaction.commit()

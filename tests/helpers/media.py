@@ -46,3 +46,13 @@ def make_long_cheap_clip(
     command += ["-c:a", "aac", "-shortest", str(out)]
     subprocess.run(command, check=True, capture_output=True)
     return out
+
+
+def make_silent_clip_with(ffmpeg: str, out: Path, seconds: float, size: str = "320x240") -> Path:
+    """As make_lesson_clip_with, without a sound track (screen recordings often have none)."""
+    video = f"testsrc2=size={size}:rate=30:duration={seconds}"
+    command = [ffmpeg, "-nostdin", "-y", "-hide_banner", "-loglevel", "error"]
+    command += ["-f", "lavfi", "-i", video]
+    command += ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", str(out)]
+    subprocess.run(command, check=True, capture_output=True)
+    return out

@@ -26,6 +26,7 @@ from videocoach.media.commands import (
     CAPTIONS_PATTERN,
     KEYFRAME_INTERVAL_S,
     POSTER_CANDIDATE_PATTERN,
+    PROGRESS_TRACK,
     STORYBOARD_PATTERN,
     WAVEFORM_PCM,
     WAVEFORM_SAMPLE_RATE,
@@ -482,7 +483,8 @@ def image_facts(path: Path) -> dict[str, Any]:
 def transcode_facts(out_dir: Path, progress: list[float]) -> dict[str, Any]:
     pcm = out_dir / WAVEFORM_PCM
     return {
-        "files": sorted(path.name for path in out_dir.iterdir()),
+        # A silent clip's progress track came after the hand-built lists: progress alone.
+        "files": sorted(path.name for path in out_dir.iterdir() if path.name != PROGRESS_TRACK),
         "web": mp4_facts(out_dir / WEB_RENDITION),
         "sheets": [image_facts(p) for p in sorted(out_dir.glob("storyboard-*.jpg"))],
         "posters": [image_facts(p) for p in sorted(out_dir.glob("poster-cand-*.jpg"))],

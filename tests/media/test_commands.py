@@ -19,6 +19,7 @@ from videocoach.media.commands import (
     PROGRESS_FLAGS,
     StoryboardLayout,
     poster_seek_args,
+    progress_track,
     remux_args,
     rendition_size,
     storyboard_layout,
@@ -259,14 +260,25 @@ def test_transcode_args_images_and_waveform() -> None:
         ("-ar", "4000"),
         ("-c:a", "pcm_s16le"),
         ("-f", "s16le"),
+        ("-flush_packets", "1"),  # its size is the transcode's progress
     ]
+    assert progress_track(OUT, PHONE) == (OUT / "waveform.pcm", 8000)
 
 
-def test_transcode_without_audio_has_no_audio_outputs() -> None:
+def test_transcode_without_audio_has_no_audio_outputs_but_a_progress_track() -> None:
     args = transcode_args(SRC, OUT, SILENT, storyboard_layout(300, 1280, 720))
     assert "-c:a" not in args
     assert not any("waveform" in arg for arg in args)
-    assert args.count("-map") == 3
+    assert list(outputs(args)) == [WEB, SHEETS, POSTERS, f"file:{OUT / 'progress.gray'}"]
+    track = outputs(args)[f"file:{OUT / 'progress.gray'}"]
+    assert output_chain(args, f"file:{OUT / 'progress.gray'}") == (
+        "0:0",
+        ["split=4", "fps=2", "scale=2:2", "format=gray"],
+    )
+    assert value_after(track, "-f") == "rawvideo"
+    assert value_after(track, "-flush_packets") == "1"
+    # 2x2 grey pictures, 2 a second: 8 bytes a second of the clip.
+    assert progress_track(OUT, SILENT) == (OUT / "progress.gray", 8)
 
 
 def test_transcode_turns_rotated_phone_video_upright() -> None:

@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from videocoach import transaction
-from videocoach.clips import access_log, dispatch, quotas, services
+from videocoach.clips import access_log, dispatch, quotas, services, steps
 from videocoach.clips.models import Clip
 from videocoach.clips.schemas import caption_json, media_urls
 from videocoach.config import current_settings
@@ -25,8 +25,13 @@ bp.add_app_template_global(comment_path)
 
 @bp.app_context_processor
 def _processing_delay() -> dict[str, object]:
-    """Clip status boxes say why a clip waits longer than it should (clips/_status.html)."""
-    return {"processing_delay": dispatch.processing_delay}
+    """Clip status boxes say why a clip waits longer than it should, and list the steps
+    (clips/_status.html)."""
+    return {
+        "processing_delay": dispatch.processing_delay,
+        "processing_steps": steps.step_list,
+        "step_progress": steps.step_progress,
+    }
 
 
 @bp.get("/partnerships/<pid>/clips")

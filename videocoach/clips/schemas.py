@@ -15,6 +15,7 @@ from videocoach.api import (
     header_parameter,
 )
 from videocoach.clips import dispatch, files
+from videocoach.clips import steps as clip_steps
 from videocoach.clips.models import Clip, ClipStatus, Visibility, WatchAction
 from videocoach.clips.tus import OFFSET_CONTENT_TYPE, TUS_EXTENSIONS, TUS_VERSION
 
@@ -52,6 +53,14 @@ class CaptionSchema(ResponseSchema):
     label = fields.String()
 
 
+class StepSchema(ResponseSchema):
+    name = fields.String(metadata={"enum": [step.name for step in clip_steps.STEPS]})
+    label = fields.String(metadata={"description": "For a person"})
+    state = fields.String(
+        metadata={"enum": ["pending", "active", "waiting", "done", "skipped", "failed"]}
+    )
+
+
 class ClipSchema(ResponseSchema):
     id = fields.String()
     partnership_id = fields.String()
@@ -63,6 +72,22 @@ class ClipSchema(ResponseSchema):
     status = fields.String(metadata={"enum": [status.value for status in ClipStatus]})
     step = fields.String(allow_none=True)
     progress = fields.Float(metadata={"minimum": 0, "maximum": 1})
+    steps = Derived(
+        StepSchema,
+        clip_steps.step_list,
+        many=True,
+        metadata={"description": "Every processing step, in order, with its state"},
+    )
+    step_progress = fields.Method(
+        "_step_progress",
+        allow_none=True,
+        metadata={
+            "type": "number",
+            "minimum": 0,
+            "maximum": 1,
+            "description": "How far the step under way is; null when none is",
+        },
+    )
     error = fields.String(allow_none=True)
     can_retry = fields.Boolean(
         metadata={"description": "Failed clips: whether POST /clips/{cid}/retry can help"}
@@ -92,6 +117,9 @@ class ClipSchema(ResponseSchema):
 
     def _delay(self, clip: Clip) -> str | None:
         return dispatch.processing_delay(clip)
+
+    def _step_progress(self, clip: Clip) -> float | None:
+        return clip_steps.step_progress(clip)
 
 
 class ClipEnvelope(ResponseSchema):

@@ -23,6 +23,11 @@ STORYBOARD_PATTERN = "storyboard-%03d.jpg"
 POSTER_CANDIDATE_PATTERN = "poster-cand-%02d.jpg"
 WAVEFORM_PCM = "waveform.pcm"
 WAVEFORM_SAMPLE_RATE = 4000
+# A silent clip's transcode writes this instead, for progress alone (see progress_track):
+# 2x2 grey pictures, PROGRESS_TRACK_FPS a second of the clip.
+PROGRESS_TRACK = "progress.gray"
+PROGRESS_TRACK_FPS = 2
+PROGRESS_TRACK_FRAME_BYTES = 4
 CAPTIONS_PATTERN = "captions-{n}.vtt"
 
 STORYBOARD_INTERVALS_S = (1, 2, 5, 10, 15, 20, 30, 60)
@@ -258,8 +263,9 @@ def _derived_video(
     *,
     max_height: int,
     poster_candidates: int,
-) -> tuple[FilterableStream, FilterableStream, FilterableStream]:
-    """One decode, three branches: web rendition, storyboard sheets, poster candidates.
+) -> tuple[FilterableStream, FilterableStream, FilterableStream, FilterableStream | None]:
+    """One decode, three branches: web rendition, storyboard sheets, poster candidates; and
+    a fourth, the progress track, when the clip has no sound to measure progress by.
 
     Decoded frames arrive already turned upright (ffmpeg autorotates by default), so every
     branch scales to display size and the encoder writes no rotation.
@@ -292,7 +298,15 @@ def _derived_video(
         .filter("scale", width, height)
         .filter("setsar", 1)
     )
-    return web, storyboard, posters
+    track = None
+    if not facts.has_audio:
+        track = (
+            split[3]
+            .filter("fps", PROGRESS_TRACK_FPS)
+            .filter("scale", 2, 2)
+            .filter("format", "gray")
+        )
+    return web, storyboard, posters, track
 
 
 def transcode_args(
@@ -310,12 +324,12 @@ def transcode_args(
     """The whole derived set from one ffmpeg process (measured ~1.03x a plain transcode).
 
     Outputs in out_dir: web.mp4, storyboard-000.jpg..., poster-cand-00.jpg..., and
-    waveform.pcm (mono s16le at 4 kHz) when the source has sound.
+    waveform.pcm (mono s16le at 4 kHz) when the source has sound, else progress.gray.
     """
     if "%" in str(out_dir):
         raise ValueError("out_dir must not contain '%': image outputs use it as a pattern")
     source = ffmpeg_python.input(_file(src))
-    web, storyboard, posters = _derived_video(
+    web, storyboard, posters, track = _derived_video(
         _video_in(source, facts),
         facts,
         layout,
@@ -361,10 +375,38 @@ def transcode_args(
                 f="s16le",
                 ac=1,
                 ar=WAVEFORM_SAMPLE_RATE,
+                # Written as it is decoded, so its size tells the position reached.
+                flush_packets=1,
                 **{"c:a": "pcm_s16le"},
             )
         )
+    if track is not None:
+        # (d') no sound: a few bytes a second of the clip, for progress alone
+        outputs.append(
+            ffmpeg_python.output(
+                track,
+                _file(out_dir / PROGRESS_TRACK),
+                f="rawvideo",
+                flush_packets=1,
+                **{"c:v": "rawvideo"},
+            )
+        )
     return _command(outputs, ffmpeg, progress=True)
+
+
+def progress_track(out_dir: Path, facts: ProbeFacts) -> tuple[Path, int]:
+    """The transcode's output whose size says how far it has got, and its bytes per second
+    of the clip.
+
+    ffmpeg's own -progress report says nothing until every output has begun, and the
+    storyboard's first sheet begins only once it is full (100 thumbnails, or the end of the
+    clip), so a short clip's report comes at the end; once it comes, a sheet's end time
+    runs ahead of the work. The waveform PCM (or, for a silent clip, the progress track)
+    is flushed packet by packet as the decode goes.
+    """
+    if facts.has_audio:
+        return out_dir / WAVEFORM_PCM, WAVEFORM_SAMPLE_RATE * 2  # mono s16le
+    return out_dir / PROGRESS_TRACK, PROGRESS_TRACK_FPS * PROGRESS_TRACK_FRAME_BYTES
 
 
 def poster_seek_args(

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import os
+import queue
 import subprocess
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import IO
 
 from videocoach.lifetimes import die_with_parent
 
 STDERR_TAIL_LINES = 40
+# How often a measured position (run_ffmpeg's `position_s`) is read.
+MEASURE_EVERY_S = 0.5
 
 
 class FfmpegFailed(Exception):
@@ -53,6 +59,52 @@ def parse_progress(lines: Iterable[str], duration_s: float | None) -> Iterator[f
             yield fraction
 
 
+def growing_file_position(path: Path, bytes_per_second: float) -> Callable[[], float | None]:
+    """The position reached, in seconds of the clip, read from the size of an output that
+    ffmpeg writes at a steady `bytes_per_second` of the clip; None before it exists."""
+
+    def position_s() -> float | None:
+        try:
+            return path.stat().st_size / bytes_per_second
+        except FileNotFoundError:
+            return None
+
+    return position_s
+
+
+def _progress_lines(
+    stdout: IO[str], position_s: Callable[[], float | None] | None
+) -> Iterator[str]:
+    """ffmpeg's -progress lines; with `position_s`, its out_time lines are replaced by the
+    measured position, read every MEASURE_EVERY_S even while ffmpeg says nothing."""
+    if position_s is None:
+        yield from stdout
+        return
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def read() -> None:
+        for line in stdout:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
+    measured_at = 0.0
+    while True:
+        try:
+            line = lines.get(timeout=MEASURE_EVERY_S)
+        except queue.Empty:
+            line = ""
+        if line is None:
+            return
+        if line and not line.startswith(("out_time_us=", "out_time_ms=")):
+            yield line
+        if time.monotonic() - measured_at >= MEASURE_EVERY_S:
+            measured_at = time.monotonic()
+            position = position_s()
+            if position is not None:
+                yield f"out_time_us={round(position * 1_000_000)}\n"
+
+
 def run_ffmpeg(
     args: list[str],
     *,
@@ -60,9 +112,12 @@ def run_ffmpeg(
     on_progress: Callable[[float], None] | None = None,
     duration_s: float | None = None,
     niceness: int = 0,
+    position_s: Callable[[], float | None] | None = None,
 ) -> None:
     """Run one ffmpeg (args[0] is the binary); progress callbacks run in this thread.
-    A positive `niceness` lets other work on the machine have the CPU first."""
+    A positive `niceness` lets other work on the machine have the CPU first. `position_s`,
+    when given, measures the position reached (see growing_file_position) in place of
+    ffmpeg's own report."""
 
     def in_the_child() -> None:
         die_with_parent()  # a killed job takes its ffmpeg with it
@@ -100,7 +155,7 @@ def run_ffmpeg(
     timer.start()
     try:
         assert process.stdout is not None
-        for fraction in parse_progress(process.stdout, duration_s):
+        for fraction in parse_progress(_progress_lines(process.stdout, position_s), duration_s):
             if on_progress is not None:
                 on_progress(fraction)
         returncode = process.wait()
