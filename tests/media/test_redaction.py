@@ -15,8 +15,9 @@ import pytest
 
 from tests.media.face_footage import FPS, HEIGHT, WIDTH, truth_at
 from tests.media.facts import phone_facts
-from tests.media.samples import FFMPEG, FFPROBE
-from videocoach.media.commands import web_video_options
+from tests.media.samples import FFMPEG, FFPROBE, GOOD_SAMPLES
+from videocoach.media.commands import rendition_size, web_fps, web_video_options
+from videocoach.media.probe import probe
 from videocoach.media.progress import FfmpegFailed, FfmpegTimeout
 from videocoach.media.rawvideo import web_raw_format
 from videocoach.media.redaction import (
@@ -254,3 +255,27 @@ def test_an_encoder_that_fails_stops_the_render_with_its_words(
 def test_a_render_past_its_time_limit_is_stopped(face_footage: Path, tmp_path: Path) -> None:
     with pytest.raises(FfmpegTimeout):
         render_redacted(face_footage, tmp_path / "shared.mp4", SETTINGS, timeout_s=0.5)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", GOOD_SAMPLES)
+def test_every_upload_format_gets_a_redacted_rendition_like_its_web_one(
+    name: str, media_samples: dict[str, Path], tmp_path: Path
+) -> None:
+    source = media_samples[name]
+    facts = probe(source)
+    dest = tmp_path / "shared.mp4"
+    report = render_redacted(source, dest, RedactionSettings(trim_start_s=0.5), timeout_s=120)
+    info = streams(dest)
+    video = next(s for s in info["streams"] if s["codec_type"] == "video")
+    # Upright (a rotated phone clip comes out portrait), at the web rendition's size.
+    assert (video["width"], video["height"]) == rendition_size(facts)
+    assert video["codec_name"] == "h264" and video["pix_fmt"] == "yuv420p"
+    assert int(video["nb_frames"]) == report.frames
+    # A variable-rate clip's last picture may stand for up to 3 frames' time (the sample keeps
+    # one frame in three at its end); the fps filter stops at that picture.
+    slack = 3 if facts.is_vfr else 1
+    expected = ((facts.duration_s or 0) - 0.5) * web_fps(facts)
+    assert report.frames == pytest.approx(expected, abs=slack)
+    has_audio = any(s["codec_type"] == "audio" for s in info["streams"])
+    assert has_audio == facts.has_audio
