@@ -1,13 +1,15 @@
 /* Ask before a destructive form submits: a form with data-confirm="<what will happen>"
    opens one shared <dialog> (Cancel focused first; Escape cancels) instead of submitting.
    Confirming submits the form as it was; cancelling returns focus to its button.
-   Without this script the form simply submits. */
+   Without this script the form simply submits. Scripts ask through the same dialog with
+   window.videocoachConfirm(message, {label, danger, returnFocus}): a promise of true
+   (confirmed) or false (cancelled: the focus goes back to returnFocus). */
 (function () {
   "use strict";
   var dialog = null;
   var message = null;
   var confirmButton = null;
-  var pending = null; // {form, submitter} while the dialog is open
+  var pending = null; // {message, label, danger, done(confirmed)} while the dialog is open
 
   function build() {
     dialog = document.createElement("dialog");
@@ -36,29 +38,54 @@
     dialog.addEventListener("close", closed);
   }
 
-  function ask(form, submitter) {
+  function open(request) {
     if (!dialog) build();
-    pending = { form: form, submitter: submitter };
-    message.textContent = form.dataset.confirm;
-    confirmButton.textContent = form.dataset.confirmLabel || "Confirm";
-    confirmButton.className = form.hasAttribute("data-confirm-danger") ? "danger" : "primary";
+    pending = request;
+    message.textContent = request.message;
+    confirmButton.textContent = request.label || "Confirm";
+    confirmButton.className = request.danger ? "danger" : "primary";
     dialog.returnValue = "";
     dialog.showModal();
     dialog.querySelector("button[value=cancel]").focus();
   }
 
+  function ask(form, submitter) {
+    open({
+      message: form.dataset.confirm,
+      label: form.dataset.confirmLabel,
+      danger: form.hasAttribute("data-confirm-danger"),
+      done: function (confirmed) {
+        if (confirmed) {
+          form.dataset.confirmed = "1";
+          if (form.requestSubmit) form.requestSubmit(submitter || undefined);
+          else form.submit();
+        } else if (submitter) {
+          submitter.focus();
+        }
+      }
+    });
+  }
+
   function closed() {
     var asked = pending;
     pending = null;
-    if (!asked) return;
-    if (dialog.returnValue === "confirm") {
-      asked.form.dataset.confirmed = "1";
-      if (asked.form.requestSubmit) asked.form.requestSubmit(asked.submitter || undefined);
-      else asked.form.submit();
-    } else if (asked.submitter) {
-      asked.submitter.focus();
-    }
+    if (asked) asked.done(dialog.returnValue === "confirm");
   }
+
+  window.videocoachConfirm = function (text, options) {
+    options = options || {};
+    return new Promise(function (resolve) {
+      open({
+        message: text,
+        label: options.label,
+        danger: !!options.danger,
+        done: function (confirmed) {
+          if (!confirmed && options.returnFocus && options.returnFocus.isConnected) options.returnFocus.focus();
+          resolve(confirmed);
+        }
+      });
+    });
+  };
 
   document.addEventListener("submit", function (event) {
     var form = event.target;

@@ -417,6 +417,10 @@
     badge.appendChild(document.createTextNode(KINDS[kind] || kind));
     return badge;
   }
+  function resolvedLabel(c) {
+    if (!c.resolved_by) return "Resolved";
+    return "Resolved by " + (c.resolved_by.id === me ? "you" : c.resolved_by.name);
+  }
   function renderItem(c, isReply) {
     var li = el("li", "comment is-" + c.kind + (isReply ? " reply" : "") + (c.resolved ? " resolved" : ""));
     li.dataset.id = c.id;
@@ -429,7 +433,7 @@
     head.appendChild(kindBadge(c.kind));
     head.appendChild(el("span", "comment-author", (c.author && c.author.name) || "Someone"));
     if (c.private) head.appendChild(el("span", "badge private-note", "Private note"));
-    if (c.resolved) head.appendChild(el("span", "badge resolved-badge", "Resolved"));
+    if (c.resolved) head.appendChild(el("span", "badge resolved-badge", resolvedLabel(c)));
     if (c.edited_at) head.appendChild(el("span", "muted edited", "(edited)"));
     li.appendChild(head);
     var text = el("div", "comment-body");
@@ -453,12 +457,19 @@
       actions.appendChild(b);
     }
     var who = (c.author && c.author.name) || "comment";
-    if (!isReply) action("reply", "Reply", "Reply to " + who + " at " + fmt(c.t_start));
-    if (c.author && c.author.id === me) {
-      action("edit", "Edit", "Edit your comment at " + fmt(c.t_start));
-      action("resolve", c.resolved ? "Reopen" : "Resolve");
-      action("delete", "Delete", "Delete your comment at " + fmt(c.t_start));
+    // A thread is resolved as a whole, by anyone in the partnership: Reply and Resolve sit on
+    // the thread only. Edit, Delete and Copy link wait in one shared "More" menu, built when
+    // first opened (a list of 1,000 comments holds 1,000 More buttons, not 1,000 menus).
+    if (!isReply) {
+      action("reply", "Reply", "Reply to " + who + " at " + fmt(c.t_start));
+      action("resolve", c.resolved ? "Reopen" : "Resolve",
+        (c.resolved ? "Reopen" : "Resolve") + " the thread at " + fmt(c.t_start));
     }
+    action("more", "More", "More actions for " + (c.author && c.author.id === me ? "your comment" : who + "’s comment") + " at " + fmt(c.t_start));
+    var more = actions.lastChild;
+    more.classList.add("comment-more");
+    more.setAttribute("aria-haspopup", "menu");
+    more.setAttribute("aria-expanded", "false");
     li.appendChild(actions);
     itemById[c.id] = li;
     return li;
@@ -487,21 +498,25 @@
     return repliesOf;
   }
 
+  function renderThread(c, repliesOf) {
+    var li = renderItem(c, false);
+    var replies = repliesOf[c.id];
+    if (replies) {
+      var ol = el("ol", "replies");
+      ol.setAttribute("aria-label", "Replies");
+      replies.forEach(function (r) { ol.appendChild(renderItem(r, true)); });
+      li.appendChild(ol);
+    }
+    return li;
+  }
+
   function renderAll() {
+    renderPending = false; // this draws everything: nothing is left for the menu to draw
+    closeMenu(false);
     var repliesOf = rebuildIndex();
     itemById = {};
     var fragment = document.createDocumentFragment();
-    sorted.forEach(function (c) {
-      var li = renderItem(c, false);
-      var replies = repliesOf[c.id];
-      if (replies) {
-        var ol = el("ol", "replies");
-        ol.setAttribute("aria-label", "Replies");
-        replies.forEach(function (r) { ol.appendChild(renderItem(r, true)); });
-        li.appendChild(ol);
-      }
-      fragment.appendChild(li);
-    });
+    sorted.forEach(function (c) { fragment.appendChild(renderThread(c, repliesOf)); });
     list.textContent = "";
     list.appendChild(fragment);
     renderMarkers();
@@ -560,7 +575,6 @@
     if (f.goal && (c.goal_ids || []).indexOf(f.goal) < 0) return false;
     if (f.kind && c.kind !== f.kind) return false;
     if (f.author && (!c.author || c.author.id !== f.author)) return false;
-    if (f.unresolved && c.resolved) return false;
     if (f.mine && (!c.author || c.author.id !== me)) return false;
     return true;
   }
@@ -576,8 +590,9 @@
     comments.forEach(function (c) { c._match = matches(c, f); });
     sorted.forEach(function (c) {
       var li = itemById[c.id];
-      var visible = c._match;
-      if (!visible) {
+      // "Unresolved only" is about threads: a resolved one goes with all its replies.
+      var visible = c._match && !(f.unresolved && c.resolved);
+      if (!visible && !(f.unresolved && c.resolved)) {
         var replies = li.querySelectorAll(".reply");
         for (var i = 0; i < replies.length; i++) {
           var r = byId[replies[i].dataset.id];
@@ -651,9 +666,12 @@
     var button = event.target.closest("button");
     var action = button && button.dataset.action;
     if (action === "reply") return startReply(c);
-    if (action === "edit") return startEdit(c, li);
     if (action === "resolve") return setResolved(c, !c.resolved);
-    if (action === "delete") return removeComment(c);
+    if (action === "more") return toggleMenu(button, c);
+    if (action === "edit") { closeMenu(false); return startEdit(c, li); }
+    if (action === "copy-link") { closeMenu(true); return copyLink(c); }
+    if (action === "delete") { closeMenu(true); return removeComment(c); }
+    if (event.target.closest(".comment-menu")) return;
     if (action === "save-edit" || action === "cancel-edit") return;
     if (button || event.target.closest("a, input, textarea, select, label, form")) {
       if (action !== "seek") return;
@@ -668,26 +686,197 @@
     }
     comments.push(updated);
   }
+  // Only the changed thread is drawn again: resolving one of 1,000 should not redraw 1,000.
+  function redrawThread(id) {
+    var old = itemById[id];
+    if (!old || !old.isConnected || (menu && old.contains(menu))) { renderAll(); return; }
+    var repliesOf = rebuildIndex();
+    var c = byId[id];
+    if (!c || c.parent_id) { renderAll(); return; }
+    old.replaceWith(renderThread(c, repliesOf));
+    applyFilters();
+  }
+  // The first shown thread after `id` in time order (or before it): where the focus goes
+  // when the one it was on disappears.
+  function nextShown(id) {
+    var at = -1;
+    for (var i = 0; i < sorted.length; i++) if (sorted[i].id === id) { at = i; break; }
+    var order = sorted.slice(at + 1).concat(sorted.slice(0, Math.max(0, at)).reverse());
+    for (var j = 0; j < order.length; j++) {
+      var li = itemById[order[j].id];
+      if (li && !li.hidden) return order[j].id;
+    }
+    return null;
+  }
   function setResolved(c, resolved) {
     api("PATCH", commentUrl(c.id), { resolved: resolved })
       .then(function (data) {
         replaceComment(data.comment);
-        renderAll();
+        redrawThread(c.id);
+        var li = itemById[c.id];
+        if (li && li.hidden) {
+          // "Unresolved only" hides it now: say so, and keep the focus in the list.
+          announce("Marked as resolved. It is hidden while Unresolved only is ticked.");
+          var next = nextShown(c.id);
+          if (next) focusItem(next, true); else $("filter-unresolved").focus();
+          return;
+        }
         announce(resolved ? "Marked as resolved." : "Reopened.");
-        focusItem(c.id, true);
+        focusItem(c.id, false);
+        // The focus stays on the button pressed, which now says the opposite.
+        var toggle = li && li.querySelector(":scope > .comment-actions [data-action=resolve]");
+        if (toggle) toggle.focus();
       })
       .catch(function (error) { announce(error.message); });
   }
   function removeComment(c) {
-    if (!window.confirm("Delete this comment? This cannot be undone.")) return;
-    api("DELETE", commentUrl(c.id))
-      .then(function () {
-        comments = comments.filter(function (x) { return x.id !== c.id; });
-        renderAll();
-        announce("Comment deleted.");
-      })
-      .catch(function (error) { announce(error.message); });
+    var more = itemById[c.id] && itemById[c.id].querySelector(".comment-more");
+    var ask = window.videocoachConfirm;
+    var question = c.parent_id ? "Delete your reply at " + fmt(c.t_start) + "? This cannot be undone."
+      : "Delete your comment at " + fmt(c.t_start) + "? This cannot be undone.";
+    if (!ask) return; // confirm.js is on every page; without it, nothing is deleted unasked
+    ask(question, { label: "Delete comment", danger: true, returnFocus: more }).then(function (confirmed) {
+      if (!confirmed) return;
+      var thread = c.parent_id && byId[c.parent_id] ? c.parent_id : null;
+      var next = thread || nextShown(c.id);
+      api("DELETE", commentUrl(c.id))
+        .then(function () {
+          comments = comments.filter(function (x) { return x.id !== c.id; });
+          renderAll();
+          announce("Comment deleted.");
+          if (next && itemById[next] && !itemById[next].hidden) focusItem(next, true);
+          else { $("comments-heading").tabIndex = -1; $("comments-heading").focus(); }
+        })
+        .catch(function (error) { announce(error.message); });
+    });
   }
+  function commentLink(c) {
+    var page = root.dataset.clipUrl || window.location.pathname;
+    return new URL(page + "#comment-" + encodeURIComponent(c.id), window.location.href).href;
+  }
+  function copyLink(c) {
+    var link = commentLink(c);
+    function copied() { announce("Link to the comment copied."); }
+    function byHand() {
+      // No clipboard API (a plain-http address): the old way, through a selected text box.
+      var box = el("textarea", "visually-hidden");
+      box.value = link;
+      box.setAttribute("aria-hidden", "true");
+      document.body.appendChild(box);
+      box.select();
+      var ok = false;
+      try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+      box.remove();
+      var more = itemById[c.id] && itemById[c.id].querySelector(".comment-more");
+      if (more) more.focus();
+      if (ok) copied(); else announce("Could not copy. The link is " + link);
+    }
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      navigator.clipboard.writeText(link).then(copied, byHand);
+    } else {
+      byHand();
+    }
+  }
+
+  // ---------- the "More" menu (Edit, Copy link, Delete) ----------
+  // One menu element for the whole list, built the first time it is opened and moved to the
+  // comment it is opened for. A menu button: aria-expanded on the button, arrow keys move
+  // between the items, Escape (or a click elsewhere) closes it and the focus goes back.
+  var menu = null;
+  var menuButton = null;
+  var renderPending = false; // a live change arrived while the menu was open
+  function buildMenu() {
+    menu = el("div", "comment-menu");
+    menu.id = "comment-menu";
+    menu.setAttribute("role", "menu");
+    menu.addEventListener("keydown", function (event) {
+      var items = Array.prototype.slice.call(menu.querySelectorAll("[role=menuitem]"));
+      var at = items.indexOf(document.activeElement);
+      var to = null;
+      if (event.key === "ArrowDown") to = (at + 1) % items.length;
+      else if (event.key === "ArrowUp") to = (at - 1 + items.length) % items.length;
+      else if (event.key === "Home") to = 0;
+      else if (event.key === "End") to = items.length - 1;
+      else if (event.key === "Escape") {
+        event.preventDefault();
+        event.stopPropagation();
+        closeMenu(true);
+        return;
+      } else if (event.key === "Tab") {
+        closeMenu(false);
+        return;
+      } else {
+        return;
+      }
+      event.preventDefault();
+      event.stopPropagation();
+      items[to].focus();
+    });
+    menu.addEventListener("focusout", function (event) {
+      var next = event.relatedTarget;
+      if (!menuButton || (next && (menu.contains(next) || next === menuButton))) return;
+      if (next) closeMenu(false);
+    });
+  }
+  function menuItem(action, label, cls) {
+    var b = el("button", cls || "", label);
+    b.type = "button";
+    b.tabIndex = -1;
+    b.dataset.action = action;
+    b.setAttribute("role", "menuitem");
+    return b;
+  }
+  function toggleMenu(button, c) {
+    if (menuButton === button) { closeMenu(true); return; }
+    openMenu(button, c, 0);
+  }
+  function openMenu(button, c, focusAt) {
+    closeMenu(false);
+    if (!menu) buildMenu();
+    var mine = c.author && c.author.id === me;
+    menu.textContent = "";
+    if (mine) menu.appendChild(menuItem("edit", "Edit"));
+    menu.appendChild(menuItem("copy-link", "Copy link"));
+    if (mine) menu.appendChild(menuItem("delete", "Delete", "danger-item"));
+    if (!button.id) button.id = "more-" + c.id;
+    menu.setAttribute("aria-labelledby", button.id);
+    button.after(menu);
+    button.setAttribute("aria-expanded", "true");
+    button.setAttribute("aria-controls", menu.id);
+    button.closest(".comment").classList.add("menu-open");
+    menuButton = button;
+    var items = menu.querySelectorAll("[role=menuitem]");
+    items[focusAt < 0 ? items.length - 1 : focusAt].focus();
+    document.addEventListener("pointerdown", outsideMenu, true);
+  }
+  function outsideMenu(event) {
+    if (menu && !menu.contains(event.target) && event.target !== menuButton) closeMenu(false);
+  }
+  function closeMenu(returnFocus) {
+    if (!menuButton) return;
+    var button = menuButton;
+    var id = button.closest(".comment").dataset.id;
+    menuButton = null;
+    document.removeEventListener("pointerdown", outsideMenu, true);
+    button.setAttribute("aria-expanded", "false");
+    button.removeAttribute("aria-controls");
+    button.closest(".comment").classList.remove("menu-open");
+    menu.remove();
+    if (renderPending) {
+      renderAll();
+      button = itemById[id] && itemById[id].querySelector(".comment-more");
+    }
+    if (returnFocus && button && button.isConnected) button.focus();
+  }
+  list.addEventListener("keydown", function (event) {
+    var button = event.target.closest && event.target.closest(".comment-more");
+    if (!button || (event.key !== "ArrowDown" && event.key !== "ArrowUp")) return;
+    var c = byId[button.closest(".comment").dataset.id];
+    if (!c) return;
+    event.preventDefault();
+    event.stopPropagation();
+    openMenu(button, c, event.key === "ArrowUp" ? -1 : 0);
+  });
   function startEdit(c, li) {
     if (li.querySelector(".edit-form")) return;
     var form = el("form", "edit-form");
@@ -926,6 +1115,7 @@
   // Someone else's change must not wipe a comment being edited here: it shows once the
   // edit is saved or cancelled (both re-render).
   function renderUnlessEditing() {
+    if (menuButton) { renderPending = true; return; } // drawn when the menu closes
     if (!list.querySelector(".edit-form")) renderAll();
   }
   window.videocoachReview = {

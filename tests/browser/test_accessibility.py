@@ -111,7 +111,8 @@ def test_clip_review_page(eager_server: str, review_factory, new_page, console: 
     # With the composer unfolded in reply mode and an inline edit form open.
     page.get_by_role("button", name="Reply to Cole Coach at 0:01").click()
     page.get_by_role("textbox", name="Your comment").fill("A thought")
-    page.get_by_role("button", name="Edit your comment at 0:01").first.click()
+    page.get_by_role("button", name="More actions for your comment at 0:01").first.click()
+    page.get_by_role("menuitem", name="Edit").click()
     expect(page.locator(".edit-form")).to_have_count(1)
     problems += violations(page, "clip review, reply and edit open")
     page.get_by_role("button", name="Shortcuts").click()

@@ -47,6 +47,12 @@ def assert_same_page(page: Page) -> None:
     assert page.evaluate("window.__samePage") is True, "the page reloaded"
 
 
+def more(comment: Locator, action: str) -> None:
+    """Choose `action` in the comment's own More menu (not one of its replies')."""
+    comment.locator(":scope > .comment-actions").get_by_role("button", name="More").click()
+    comment.page.get_by_role("menuitem", name=action, exact=True).click()
+
+
 def saved_comments(review: Review) -> list[dict]:
     return review.teacher_api.get(f"/api/v1/clips/{review.cid}/comments").get_json()["items"]
 
@@ -61,7 +67,7 @@ def test_edit_my_comment_inline(
     expect(page.locator("#timeline-markers .marker.is-note")).to_have_count(2)
 
     own = item(page, "First try")
-    own.get_by_role("button", name="Edit your comment at 0:01").click()
+    more(own, "Edit")
     editor = own.get_by_role("textbox", name="Edit comment")
     expect(editor).to_be_focused()
     expect(editor).to_have_value("First try")
@@ -83,7 +89,7 @@ def test_edit_my_comment_inline(
     assert (saved["body"], saved["kind"]) == ("Second, **better** try", "question")
 
     # Cancel leaves the comment as it was.
-    edited.get_by_role("button", name="Edit your comment at 0:01").click()
+    more(edited, "Edit")
     edited.get_by_role("textbox", name="Edit comment").fill("Thrown away")
     edited.get_by_role("button", name="Cancel").click()
     expect(edited.locator(".comment-body")).to_have_text("Second, better try")
@@ -102,9 +108,10 @@ def test_resolve_reopen_and_delete(
 
     kept = item(page, "Keep me")
     kept.get_by_role("button", name="Resolve").click()
-    expect(kept.locator(".resolved-badge")).to_have_text("Resolved")
+    expect(kept.locator(".resolved-badge")).to_have_text("Resolved by you")
     expect(kept).to_have_class("comment is-note resolved")
-    expect(kept.locator(".comment-time")).to_be_focused()  # the focus stays on the comment
+    # The focus stays on the button pressed, which now says the opposite.
+    expect(kept.get_by_role("button", name="Reopen the thread at 0:00")).to_be_focused()
     assert next(c for c in saved_comments(review) if c["id"] == keep["id"])["resolved"] is True
 
     kept.get_by_role("button", name="Reopen").click()
@@ -112,12 +119,15 @@ def test_resolve_reopen_and_delete(
     expect(kept.get_by_role("button", name="Resolve")).to_be_visible()
     assert next(c for c in saved_comments(review) if c["id"] == keep["id"])["resolved"] is False
 
-    # Delete asks first: dismissing keeps the comment, accepting removes it.
-    page.once("dialog", lambda dialog: dialog.dismiss())
-    item(page, "Delete me").get_by_role("button", name="Delete your comment at 0:01").click()
+    # Delete asks first, in the page's own dialog: cancelling keeps the comment, confirming
+    # removes it.
+    asked = page.get_by_role("dialog", name="Delete your comment at 0:01? This cannot be undone.")
+    more(item(page, "Delete me"), "Delete")
+    asked.get_by_role("button", name="Cancel").click()
+    expect(asked).to_be_hidden()
     expect(items(page)).to_have_count(2)
-    page.once("dialog", lambda dialog: dialog.accept())
-    item(page, "Delete me").get_by_role("button", name="Delete your comment at 0:01").click()
+    more(item(page, "Delete me"), "Delete")
+    asked.get_by_role("button", name="Delete comment").click()
     expect(items(page)).to_have_count(1)
     expect(page.locator("#timeline-markers .marker")).to_have_count(1)
     expect(page.locator(f'#timeline-markers .marker[data-id="{gone["id"]}"]')).to_have_count(0)
@@ -135,8 +145,12 @@ def test_coach_replies_and_cannot_change_the_teachers_comments(
     page = reviewing(new_page(), eager_server, review, review.coach)
 
     theirs = item(page, "Was this too fast?")
-    for name in ("Edit", "Delete", "Resolve"):
-        expect(theirs.get_by_role("button", name=name)).to_have_count(0)
+    # The coach may resolve the teacher's thread, but not edit or delete it: the More menu
+    # only offers its link.
+    expect(theirs.get_by_role("button", name="Resolve the thread at 0:01")).to_be_visible()
+    theirs.get_by_role("button", name="More actions for Tess Teacher\u2019s comment").click()
+    expect(page.get_by_role("menuitem")).to_have_text(["Copy link"])
+    page.keyboard.press("Escape")
 
     theirs.get_by_role("button", name="Reply to Tess Teacher at 0:01").click()
     expect(page.locator("#reply-banner")).to_be_visible()
@@ -154,8 +168,12 @@ def test_coach_replies_and_cannot_change_the_teachers_comments(
     # Indented under its parent; my own reply can be edited, but not replied to.
     parent_box, reply_box = theirs.bounding_box(), reply.bounding_box()
     assert parent_box and reply_box and reply_box["x"] > parent_box["x"] + 10
-    expect(reply.get_by_role("button", name="Edit your comment at 0:01")).to_have_count(1)
+    reply.get_by_role("button", name="More actions for your comment at 0:01").click()
+    expect(page.get_by_role("menuitem")).to_have_text(["Edit", "Copy link", "Delete"])
+    page.keyboard.press("Escape")
+    # A reply is answered and resolved with its thread: neither button on it.
     expect(reply.get_by_role("button", name="Reply", exact=True)).to_have_count(0)
+    expect(reply.get_by_role("button", name="Resolve")).to_have_count(0)
     # A reply is not a new moment: no new marker, no new top-level item.
     expect(items(page)).to_have_count(1)
     expect(page.locator("#timeline-markers .marker")).to_have_count(1)
