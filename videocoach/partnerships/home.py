@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Row, func, select
@@ -19,6 +19,8 @@ from videocoach.comments.models import Comment, comment_goals
 from videocoach.db import utcnow
 from videocoach.notifications.excerpts import excerpt
 from videocoach.notifications.grouping import EXCERPTS_SHOWN
+from videocoach.partnerships import evidence_chart
+from videocoach.partnerships.evidence_chart import EvidenceChart, LessonFacts
 from videocoach.partnerships.models import Goal, GoalStatus, NextStep
 
 RECENT_CLIPS = 12
@@ -200,11 +202,16 @@ class GoalEvidence:
     goal: Goal
     moments: list[tuple[Comment, Clip]]
     by_kind: Counter[str]
-    by_month: list[tuple[str, int]]
+    chart: EvidenceChart | None  # None without moments
 
 
-def _month(day: date) -> str:
-    return f"{day.year}-{day.month:02d}"
+def _lesson(clip: Clip) -> LessonFacts:
+    return LessonFacts(
+        clip_id=clip.id,
+        title=clip.title,
+        day=clip.recorded_on or clip.created_at.date(),
+        recorded=clip.recorded_on is not None,
+    )
 
 
 def goals_with_evidence(user: User, partnership_id: str) -> list[GoalEvidence]:
@@ -241,15 +248,12 @@ def goals_with_evidence(user: User, partnership_id: str) -> list[GoalEvidence]:
     evidence = []
     for goal in goals:
         moments = by_goal[goal.id]
-        months = Counter(
-            _month(clip.recorded_on or clip.created_at.date()) for _comment, clip in moments
-        )
         evidence.append(
             GoalEvidence(
                 goal=goal,
                 moments=moments,
                 by_kind=Counter(comment.kind for comment, _clip in moments),
-                by_month=sorted(months.items()),
+                chart=evidence_chart.build((c.kind, _lesson(clip)) for c, clip in moments),
             )
         )
     return evidence
