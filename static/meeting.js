@@ -52,7 +52,7 @@
           followButton = null;
           video.play();
         });
-        $("follow-hint").after(followButton);
+        $("driver-line").after(followButton);
       });
     }
   }
@@ -124,10 +124,13 @@
   function setDriver(next) {
     driver = next;
     var text = !driver ? "Nobody is driving." :
-      isDriver() ? "You are driving: everyone follows your play, pause, seek and speed." :
-      driver.name + " is driving.";
+      isDriver() ? "You are driving." : driver.name + " is driving.";
     $("driver-text").textContent = text;
-    $("driver-controls").hidden = !isDriver() || $("hand-to").options.length === 0;
+    $("driver-line").classList.remove("is-notice");
+    $("driver-text").title = isDriver() ? "Everyone follows your play, pause, seek and speed." : "";
+    // A lone member has nobody to hand to (an empty list); with one partner it is a button.
+    var handTo = $("hand-to");
+    $("driver-controls").hidden = !isDriver() || (handTo.options && handTo.options.length === 0);
     $("follow-hint").hidden = isDriver();
     var driverHere = driver && present.some(function (p) { return p.id === driver.id; });
     $("take-over").hidden = isDriver() || !!driverHere;
@@ -158,6 +161,7 @@
       li.dataset.userId = person.id;
       list.appendChild(li);
     });
+    $("alone-hint").hidden = present.some(function (p) { return p.id !== me; });
   }
 
   // ---------- notes ----------
@@ -206,6 +210,7 @@
   function renderSteps() {
     var list = $("meeting-steps");
     list.textContent = "";
+    $("tab-step-count").textContent = steps.length ? "(" + steps.length + ")" : "";
     if (!steps.length) {
       var empty = document.createElement("li");
       empty.className = "muted";
@@ -320,14 +325,21 @@
       review.announce(isDriver() ? "You are driving now." : (data.driver ? data.driver.name + " is driving now." : ""));
     });
     handle("presence", function (data) { present = data.present; setDriver(driver); });
-    handle("comment", function (c) { delete c.server_time; review.upsertComment(c); });
+    handle("comment", function (c) {
+      delete c.server_time;
+      review.upsertComment(c);
+      if (c.author && c.author.id !== me) markNew("tab-comments");
+    });
     handle("comment_deleted", function (data) { review.removeComment(data.id); });
     handle("notes", function (data) {
       if (data.version <= notesVersion) return;
       // With unsaved typing here, keep it: the next save gets a 409 and shows both texts.
-      if (notes.value === notesSaved) showRemoteNotes(data.notes, data.version);
+      if (notes.value === notesSaved) {
+        showRemoteNotes(data.notes, data.version);
+        markNew("tab-notes");
+      }
     });
-    handle("next_step", function (step) { delete step.server_time; upsertStep(step); });
+    handle("next_step", function (step) { delete step.server_time; upsertStep(step); markNew("tab-steps"); });
     handle("next_step_deleted", function (data) {
       steps = steps.filter(function (s) { return s.id !== data.id; });
       renderSteps();
@@ -356,6 +368,7 @@
     setStatus("paused");
     panel.dataset.live = "false";
     $("driver-text").textContent = reason;
+    $("driver-line").classList.add("is-notice");
     review.announce(reason);
     if (followHere) return;
     followHere = document.createElement("button");
@@ -376,11 +389,60 @@
     ended = true;
     if (source) source.close();
     setStatus("disconnected");
-    document.querySelectorAll("#meeting button, #meeting-work button, #meeting-work textarea, " +
-      "#meeting-work input, #meeting-work select").forEach(function (n) { n.disabled = true; });
+    document.querySelectorAll("#meeting button, #panel-notes textarea, #panel-steps button, " +
+      "#panel-steps input, #panel-steps select").forEach(function (n) { n.disabled = true; });
     $("driver-text").textContent = reason;
+    $("driver-line").classList.add("is-notice");
     review.announce(reason);
   }
+
+
+  // ---------- the tabs beside the video (static/tabs.js) ----------
+  // News in a tab that is not open shows on the tab itself ("Notes new"), until it is opened.
+  function markNew(tabId) {
+    var tab = $(tabId);
+    if (!tab || tab.getAttribute("aria-selected") === "true") return;
+    tab.querySelector(".tab-new").hidden = false;
+    tab.classList.add("has-new");
+  }
+  document.addEventListener("videocoach:tab", function (event) {
+    var tab = $(event.detail.id);
+    var news = tab && tab.querySelector(".tab-new");
+    if (!news) return;
+    news.hidden = true;
+    tab.classList.remove("has-new");
+  });
+  function showComments() { if (window.videocoachTabs) window.videocoachTabs.select("tab-comments"); }
+  // What review.js does with the composer or the list (c, [ and ], a marker, a Shift-drag,
+  // a link to a comment) needs the Comments tab open: bring it forward first. Capturing
+  // listeners run before review.js's own.
+  window.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    var tag = event.target && event.target.tagName;
+    if (tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT") return;
+    if (["c", "C", "[", "]"].indexOf(event.key) >= 0) showComments();
+  }, true);
+  $("timeline").addEventListener("pointerdown", function (event) {
+    if (event.shiftKey || (event.target.closest && event.target.closest(".marker"))) showComments();
+  }, true);
+  window.addEventListener("hashchange", function () {
+    if (/^#comment-/.test(window.location.hash)) showComments();
+  }, true);
+  // The comment count review.js keeps under the (hidden) Comments heading, on the tab.
+  var count = $("comment-count");
+  new MutationObserver(function () { $("tab-comment-count").textContent = count.textContent; })
+    .observe(count, { childList: true, characterData: true, subtree: true });
+
+  // On a wide screen the video, the timeline and the tabs fit the window together: the
+  // CSS sizes them from how far down the page they start (a flash message, a long title).
+  function measureTop() {
+    var top = $("review").getBoundingClientRect().top + window.scrollY;
+    document.documentElement.style.setProperty("--meeting-top", Math.round(top) + "px");
+  }
+  measureTop();
+  window.addEventListener("resize", measureTop);
+  // The bar grows a line when presence fills in or a message shows.
+  if (window.ResizeObserver) new ResizeObserver(measureTop).observe(panel);
 
   renderSteps();
   connect();

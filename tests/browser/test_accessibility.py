@@ -185,6 +185,7 @@ def test_meeting_page_and_its_record(
     with page.expect_navigation():
         page.get_by_role("button", name="Start a meeting").click()
     expect(page.locator("#meeting")).to_have_attribute("data-live", "true")
+    page.get_by_role("tab", name="Next steps").click()
     page.get_by_label("New next step").fill("Count to five")
     page.get_by_role("button", name="Add next step").click()
     expect(page.locator("#meeting-steps")).to_contain_text("Count to five")

@@ -47,7 +47,7 @@ def join(page: Page, base: str, review: Review, user, *, start: bool) -> None:
     expect(page.locator("#meeting")).to_have_attribute("data-live", "true")
     page.locator("video#player").evaluate(WAIT_FOR_METADATA)
     # A click on the page, as a person makes, lets the browser play along with sound.
-    page.get_by_role("heading", name="Next steps").click()
+    page.get_by_role("tab", name="Comments").click()
 
 
 def within(page: Page, script: str, arg: object, limit_s: float = SYNC_LIMIT_S) -> float:
@@ -127,11 +127,14 @@ def test_two_browsers_review_a_clip_together(
     coach.locator("video#player").evaluate(SEEK, 4.0)
     within(teacher, AT, [4.0])
 
-    # Notes and a next step tied to the goal, shared live.
+    # Notes and a next step tied to the goal, shared live (each in its tab beside the video).
+    for page in (teacher, coach):
+        page.get_by_role("tab", name="Notes").click()
     teacher.get_by_label("Meeting notes").fill("Agreed: count to five after each question.")
     expect(coach.get_by_label("Meeting notes")).to_have_value(
         "Agreed: count to five after each question.", timeout=5000
     )
+    coach.get_by_role("tab", name="Next steps").click()
     coach.get_by_label("New next step").fill("Try five seconds of wait time")
     coach.get_by_label("Goal", exact=True).select_option(label="Wait time")
     coach.get_by_label("Owner").select_option(label="Tess Teacher")

@@ -30,10 +30,10 @@ def _back_to_meeting(mid: str) -> str:
 @login_required
 @flash_refusals(_back_to_clip)
 def start(cid: str) -> ResponseReturnValue:
-    meeting, created = services.start_meeting(current_user, cid)
+    meeting, _ = services.start_meeting(current_user, cid)
     transaction.commit()
-    if created:
-        flash("Meeting started. Your partners have been told; share this page's link.", "success")
+    # No message above the page: the meeting bar says who is here and that the partners
+    # have been told, and a phone keeps the video near the top.
     return redirect(_back_to_meeting(meeting.id))
 
 
@@ -43,9 +43,7 @@ def start(cid: str) -> ResponseReturnValue:
 def share_and_start(cid: str) -> ResponseReturnValue:
     meeting, _ = services.share_and_start(current_user, cid)
     transaction.commit()
-    flash(
-        "Shared with your partnership and meeting started. Your partners have been told.", "success"
-    )
+    flash("Shared with your partnership, and the meeting started.", "success")
     return redirect(_back_to_meeting(meeting.id))
 
 
