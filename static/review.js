@@ -754,11 +754,34 @@
     var page = root.dataset.clipUrl || window.location.pathname;
     return new URL(page + "#comment-" + encodeURIComponent(c.id), window.location.href).href;
   }
+  function showLinkField(c, link) {
+    var li = itemById[c.id];
+    if (!li) return;
+    var box = li.querySelector(":scope > .comment-link");
+    if (!box) {
+      box = el("p", "comment-link");
+      var label = el("label", "", "Link to this comment: copy it with Ctrl+C (⌘C on a Mac)");
+      label.htmlFor = "link-" + c.id;
+      var field = document.createElement("input");
+      field.type = "text";
+      field.readOnly = true;
+      field.id = "link-" + c.id;
+      box.appendChild(label);
+      box.appendChild(field);
+      li.querySelector(":scope > .comment-actions").after(box);
+    }
+    var input = box.querySelector("input");
+    input.value = link;
+    input.focus();
+    input.select();
+    announce("The link is selected: copy it with Ctrl+C.");
+  }
   function copyLink(c) {
     var link = commentLink(c);
     function copied() { announce("Link to the comment copied."); }
     function byHand() {
-      // No clipboard API (a plain-http address): the old way, through a selected text box.
+      // No clipboard API (a plain-http address) or no permission: the old way, through a
+      // selected text box, and if even that is refused, the link shown to copy by hand.
       var box = el("textarea", "visually-hidden");
       box.value = link;
       box.setAttribute("aria-hidden", "true");
@@ -767,9 +790,13 @@
       var ok = false;
       try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
       box.remove();
-      var more = itemById[c.id] && itemById[c.id].querySelector(".comment-more");
-      if (more) more.focus();
-      if (ok) copied(); else announce("Could not copy. The link is " + link);
+      if (ok) {
+        var more = itemById[c.id] && itemById[c.id].querySelector(".comment-more");
+        if (more) more.focus();
+        copied();
+      } else {
+        showLinkField(c, link);
+      }
     }
     if (navigator.clipboard && navigator.clipboard.writeText) {
       navigator.clipboard.writeText(link).then(copied, byHand);

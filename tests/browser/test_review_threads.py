@@ -231,3 +231,26 @@ def test_axe_finds_nothing_with_the_menu_open_and_it_fits(
     assert widths["list"] <= 0, widths
     assert widths["left"] >= 0 and widths["right"] <= widths["view"], widths
     assert console.problems() == []
+
+
+def test_copy_link_shows_the_link_when_the_browser_will_not_copy(
+    eager_server: str, review_factory, new_page, console: ConsoleLog
+) -> None:
+    review: Review = review_factory(visibility="shared")
+    mine = review.comment(review.teacher_api, body="Mine", t_start=0.5)
+    page = new_page()
+    # As on a plain-http address: no Clipboard API, and the old copy command refused.
+    page.add_init_script(
+        "Object.defineProperty(navigator, 'clipboard', {value: undefined});"
+        "document.execCommand = () => false;"
+    )
+    sign_in(page, eager_server, review.teacher)
+    open_clip(page, eager_server, review)
+    more_button(item(page, "Mine")).click()
+    page.get_by_role("menuitem", name="Copy link").click()
+    field = item(page, "Mine").get_by_label("Link to this comment")
+    expect(field).to_be_focused()
+    expect(field).to_have_value(f"{eager_server}/clips/{review.cid}#comment-{mine['id']}")
+    assert field.evaluate("(el) => el.selectionEnd - el.selectionStart") == len(field.input_value())
+    expect(page.locator("#review-announce")).to_contain_text("copy it with Ctrl+C")
+    assert console.problems() == []
