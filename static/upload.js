@@ -11,24 +11,106 @@
   var pauseButton = document.getElementById("pause");
   var resumeButton = document.getElementById("resume");
   var dropZone = document.getElementById("drop-zone");
+  var chosen = document.getElementById("file-chosen");
+  var prompt = document.getElementById("drop-prompt");
   var maxBytes = Number(form.dataset.maxBytes);
   var upload = null;
+  // What the server accepts besides video/* (browsers give .mkv, .mts and some .avi no type).
+  var VIDEO_NAME = /\.(mov|mp4|m4v|avi|webm|mkv|3gp|mts|m2ts|wmv|mpg|mpeg)$/i;
+  var readingLength = null;
+  // A refusal the server drew into the page (the day's uploads are used up) stays in view.
+  var refusal = fileError.hidden ? "" : fileError.textContent;
 
   function showError(message) {
-    fileError.textContent = message;
-    fileError.hidden = !message;
+    fileError.textContent = message || refusal;
+    fileError.hidden = !(message || refusal);
     fileInput.setAttribute("aria-invalid", message ? "true" : "false");
   }
 
   function formatBytes(bytes) {
     if (bytes >= 1e9) return (bytes / 1e9).toFixed(2) + " GB";
     if (bytes >= 1e6) return (bytes / 1e6).toFixed(1) + " MB";
-    return Math.round(bytes / 1e3) + " kB";
+    return Math.max(1, Math.round(bytes / 1e3)) + " kB";
   }
 
+  function formatDuration(seconds) {
+    var s = Math.round(seconds);
+    var clock = Math.floor(s / 60) % 60 + ":" + String(s % 60).padStart(2, "0");
+    return s >= 3600 ? Math.floor(s / 3600) + ":" + clock.padStart(5, "0") : clock;
+  }
+
+  function isVideo(file) {
+    return file.type.indexOf("video/") === 0 || VIDEO_NAME.test(file.name);
+  }
+
+  // The file's length, as the browser reads it from the file itself (no upload needed).
+  // A format the browser cannot play (many .avi, some .mov) has none: the server still can.
+  function readLength(file, done) {
+    if (readingLength) readingLength.abort();
+    var video = document.createElement("video");
+    var url = URL.createObjectURL(file);
+    var finished = false;
+    function finish(seconds) {
+      if (finished) return;
+      finished = true;
+      URL.revokeObjectURL(url);
+      video.removeAttribute("src");
+      done(seconds);
+    }
+    readingLength = { abort: function () { finished = true; URL.revokeObjectURL(url); } };
+    video.preload = "metadata";
+    video.muted = true;
+    video.addEventListener("loadedmetadata", function () {
+      finish(isFinite(video.duration) ? video.duration : null);
+    });
+    video.addEventListener("error", function () { finish(null); });
+    video.src = url;
+  }
+
+  // A file was chosen (picker or drop): say what it is, or why it will not do.
+  function fileChosen() {
+    var file = fileInput.files[0];
+    if (!file) {
+      chosen.hidden = true;
+      dropZone.classList.remove("has-file");
+      prompt.textContent = "Choose a video, or drop it here";
+      return;
+    }
+    document.getElementById("file-name").textContent = file.name;
+    document.getElementById("file-size").textContent = formatBytes(file.size);
+    var length = document.getElementById("file-duration");
+    length.textContent = "";
+    chosen.hidden = false;
+    dropZone.classList.add("has-file");
+    prompt.textContent = "Choose another video, or drop it here";
+    if (!isVideo(file)) {
+      dropZone.classList.add("not-video");
+      return showError("“" + file.name + "” is not a video. Choose a video file, such as the MP4 or MOV your phone or camera made.");
+    }
+    dropZone.classList.remove("not-video");
+    if (file.size > maxBytes) {
+      showError("This file is larger than the " + formatBytes(maxBytes) + " limit.");
+    } else {
+      showError("");
+    }
+    length.textContent = "Reading its length…";
+    readLength(file, function (seconds) {
+      if (fileInput.files[0] !== file) return; // another file was chosen meanwhile
+      length.textContent = seconds !== null ? formatDuration(seconds) : "Length shown once processed";
+    });
+  }
+
+  fileInput.addEventListener("change", fileChosen);
+  if (fileInput.files.length) fileChosen(); // kept by the browser on the way back
+
+  function hasFiles(event) {
+    return event.dataTransfer && Array.prototype.indexOf.call(event.dataTransfer.types, "Files") !== -1;
+  }
   ["dragover", "dragenter"].forEach(function (name) {
     dropZone.addEventListener(name, function (event) {
+      if (!hasFiles(event)) return;
       event.preventDefault();
+      event.dataTransfer.dropEffect = "copy";
       dropZone.classList.add("dragging");
     });
   });
@@ -36,14 +118,31 @@
     dropZone.addEventListener(name, function () { dropZone.classList.remove("dragging"); });
   });
   dropZone.addEventListener("drop", function (event) {
+    if (!hasFiles(event)) return;
     event.preventDefault();
-    if (event.dataTransfer.files.length) fileInput.files = event.dataTransfer.files;
+    var files = event.dataTransfer.files;
+    if (!files.length) return;
+    // One file: the input takes one, whatever was dropped.
+    var one = new DataTransfer();
+    one.items.add(files[0]);
+    fileInput.files = one.files;
+    fileChosen();
+  });
+  // A file dropped beside the target would make the browser leave the page to show it.
+  ["dragover", "drop"].forEach(function (name) {
+    window.addEventListener(name, function (event) {
+      if (hasFiles(event) && !dropZone.contains(event.target)) event.preventDefault();
+    });
   });
 
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     var file = fileInput.files[0];
-    if (!file) return showError("Choose a video file first.");
+    if (!file) {
+      showError("Choose a video file first.");
+      return fileInput.focus();
+    }
+    if (!isVideo(file)) return fileInput.focus();
     if (file.size > maxBytes) return showError("This file is larger than the " + formatBytes(maxBytes) + " limit.");
     showError("");
     var visibility = form.querySelector("input[name=visibility]:checked").value;
@@ -91,7 +190,8 @@
           // Refused before a byte was sent: back to the form, with the reason beside the file.
           panel.hidden = true;
           form.hidden = false;
-          return showError(message);
+          refusal = message;
+          return showError("");
         }
         text.textContent = message;
         pauseButton.hidden = true;
