@@ -127,7 +127,8 @@
       isDriver() ? "You are driving." : driver.name + " is driving.";
     $("driver-text").textContent = text;
     $("driver-line").classList.remove("is-notice");
-    $("driver-text").title = isDriver() ? "Everyone follows your play, pause, seek and speed." : "";
+    $("driver-text").title = !driver ? "" : isDriver() ?
+      "Everyone follows your play, pause, seek and speed." : "You follow their play, pause, seek and speed.";
     // A lone member has nobody to hand to (an empty list); with one partner it is a button.
     var handTo = $("hand-to");
     $("driver-controls").hidden = !isDriver() || (handTo.options && handTo.options.length === 0);

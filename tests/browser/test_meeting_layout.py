@@ -218,6 +218,11 @@ def test_at_390x844_the_video_is_near_the_top_and_nothing_overflows(
         header = box(page, ".site-header")
         gap = box(page, "video#player")["y"] - (header["y"] + header["height"])
         assert gap <= VIDEO_UNDER_HEADER_PX, f"{label}: the video starts {gap} px under the header"
+        # The three tabs stay on one line.
+        tops = page.locator('[role="tab"]').evaluate_all(
+            "tabs => tabs.map(t => Math.round(t.getBoundingClientRect().top))"
+        )
+        assert len(set(tops)) == 1, tops
         for name in TABS:
             open_tab(page, name)
             assert_no_sideways_scroll(page, f"{label}, {name}")
