@@ -310,6 +310,7 @@ MATRIX: dict[str, Case] = {
     f"GET {API}/clips/<cid>/media/<path:name>": Case(members(200), _media),
     f"GET {API}/clips/<cid>/access-log": Case(uploader_alone(200), _content),
     f"POST {API}/clips/<cid>/plays": Case(members(204), _content),
+    f"POST {API}/clips/<cid>/keep": Case(uploader_only(200), _content),
     # API: comments (their author alone may change one; any member resolves a thread, and
     # tests/comments/test_resolve.py checks a member sending more than `resolved` gets 403)
     f"GET {API}/clips/<cid>/comments": Case(members(200), _content),
@@ -334,6 +335,7 @@ MATRIX: dict[str, Case] = {
         member_pages(302), _content, body=lambda w, a: {"visibility": "private"}
     ),
     "POST /clips/<cid>/delete": Case(member_pages(302), _content),
+    "POST /clips/<cid>/keep": Case(member_pages(302), _content),
     # notifications: each person's own (the world's one is the teacher's)
     "GET /notifications": Case(signed_in(200, anonymous=302)),
     "GET /notifications/<nid>": Case(

@@ -169,6 +169,21 @@ def _allowance(env: Mapping[str, str], name: str, default: int) -> int:
     return int(raw)
 
 
+def _days_kept(env: Mapping[str, str], name: str) -> int | None:
+    """A retention period in whole days; unset or empty: kept forever (None)."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return None
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
+        raise ConfigError(
+            [
+                f"{name} must be a whole number of days (1 or more), or unset to keep forever; "
+                f"not {raw!r}."
+            ]
+        )
+    return int(raw)
+
+
 def _log_format(env: Mapping[str, str], production: bool) -> str:
     raw = (env.get("VIDEOCOACH_LOG_FORMAT") or "").strip().lower()
     if not raw:
@@ -297,6 +312,10 @@ class Settings:
     long_clip_s: float = 10 * 60
     short_clip_slots: int = 1
     jobs_per_uploader: int = 1
+    # Retention (clips.retention), in days; None: kept forever. An original goes once the
+    # web rendition exists; a clip goes after a warning to its uploader 14 days ahead.
+    keep_originals_days: int | None = None
+    keep_clips_days: int | None = None
     debug: bool = False
     extra: dict[str, str] = field(default_factory=dict)
     # The app's own S3 key (else boto3 looks in its usual places); only used as a pair.
@@ -366,6 +385,8 @@ class Settings:
             long_clip_s=_number(env, "VIDEOCOACH_LONG_CLIP_MINUTES", 10) * 60,
             short_clip_slots=_allowance(env, "VIDEOCOACH_SHORT_CLIP_SLOTS", 1),
             jobs_per_uploader=_allowance(env, "VIDEOCOACH_JOBS_PER_UPLOADER", 1),
+            keep_originals_days=_days_kept(env, "VIDEOCOACH_KEEP_ORIGINALS_DAYS"),
+            keep_clips_days=_days_kept(env, "VIDEOCOACH_KEEP_CLIPS_DAYS"),
             debug=_flag(env.get("VIDEOCOACH_DEBUG")),
             extra={k: v for k, v in env.items() if k.startswith("VIDEOCOACH_TEST_")},
             s3_access_key_id=env.get("AWS_ACCESS_KEY_ID") or None,

@@ -31,8 +31,8 @@ from celery.signals import (
 from flask import Flask
 
 import workers.tasks  # registers the tasks (shared_task) on every Celery app made here
-from videocoach import background, db
-from videocoach.clips import dispatch
+from videocoach import background, db, jobs
+from videocoach.clips import dispatch, retention
 from videocoach.config import Settings
 from videocoach.db import utcnow
 from videocoach.lifetimes import die_with_parent
@@ -120,6 +120,19 @@ def _unbind_request_id(task_id: str, **_kwargs: object) -> None:
         logs.unbind_request_id(token)
 
 
+# Retention runs once a day from each worker (a run changes nothing a run the same day
+# did), the first a few minutes after the worker starts.
+RETENTION_FIRST_AFTER_S = 5 * 60.0
+RETENTION_EVERY_S = 24 * 3600.0
+
+
+def queue_retention(settings: Settings) -> bool:
+    """Queue the daily retention job when a retention setting is on (both unset: no job)."""
+    if not retention.enabled(settings):
+        return False
+    return jobs.enqueue_or_log(retention.APPLY_RETENTION)
+
+
 class Housekeeping:
     """The worker main process's own thread: a heartbeat row every few seconds (so /readyz
     and clip pages know a worker is alive) and, every reconcile period, the reconcile pass
@@ -135,6 +148,7 @@ class Housekeeping:
     def _run(self) -> None:
         settings = self.app.extensions["videocoach.settings"]
         next_reconcile = time.monotonic() + settings.reconcile_every_s
+        next_retention = time.monotonic() + RETENTION_FIRST_AFTER_S
         while True:
             with self.app.app_context():
                 try:
@@ -142,6 +156,9 @@ class Housekeeping:
                     if time.monotonic() >= next_reconcile:
                         next_reconcile = time.monotonic() + settings.reconcile_every_s
                         workers.tasks.reconcile()
+                    if time.monotonic() >= next_retention:
+                        next_retention = time.monotonic() + RETENTION_EVERY_S
+                        queue_retention(settings)
                 except Exception:  # the database may be away for a moment; never stop beating
                     log.exception("worker housekeeping failed; will try again")
                 finally:

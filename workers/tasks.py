@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import shutil
+from dataclasses import asdict
+from datetime import datetime
 
 from celery import shared_task
 from sqlalchemy import not_, select
 
 from videocoach import db, jobs, mail, urls
-from videocoach.clips import dispatch, files
+from videocoach.clips import dispatch, files, retention
 from videocoach.clips.models import Clip, ClipStatus
 from videocoach.clips.uploads import sweep_expired
 from videocoach.config import current_settings
@@ -122,3 +124,11 @@ def send_notification_emails(notification_ids: list[str], origin: str | None = N
 def send_daily_digests() -> int:
     """One email per "daily" user listing what they have not seen (run daily: send-digests)."""
     return notifications.send_daily_digests()
+
+
+@shared_task(name=retention.APPLY_RETENTION)
+def apply_retention(now: str | None = None) -> dict[str, list[str]]:
+    """The daily retention run (clips.retention), queued by each worker's housekeeping;
+    `now` (ISO 8601) stands in for the clock in tests. Returns what it did, by clip id."""
+    moment = datetime.fromisoformat(now) if now else None
+    return asdict(retention.apply(moment))

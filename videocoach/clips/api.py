@@ -16,7 +16,7 @@ from werkzeug.formparser import parse_form_data
 from videocoach import transaction
 from videocoach.accounts.auth import api_user
 from videocoach.api import API_PREFIX
-from videocoach.clips import access_log, files, quotas, services
+from videocoach.clips import access_log, files, quotas, retention, services
 from videocoach.clips.models import AssetKind
 from videocoach.clips.schemas import (
     AccessLog,
@@ -203,6 +203,17 @@ def clip_played(cid: str) -> None:
     person per day (the uploader's own plays are not logged)."""
     access_log.record_play(api_user(), cid)
     transaction.commit()
+
+
+@blp.route("/clips/<cid>/keep", methods=["POST"])
+@login_required
+@blp.response(200, ClipEnvelope)
+def keep_clip(cid: str) -> dict[str, Any]:
+    """Keep for another year: retention deletes the clip no sooner than a year from now
+    (its uploader only)."""
+    clip = retention.keep_for_another_year(api_user(), cid)
+    transaction.commit()
+    return {"clip": clip}
 
 
 @blp.route("/clips/<cid>/media/<path:name>", methods=["GET"])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import (
@@ -21,6 +21,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from videocoach.accounts.models import User
 from videocoach.db import ID_LENGTH, Base, CreatedMixin, IdMixin, UTCDateTime, utcnow
+
+# Retention warns a clip's uploader this long before it deletes the clip (clips.retention).
+DELETION_WARNING = timedelta(days=14)
 
 
 class Visibility(StrEnum):
@@ -88,6 +91,10 @@ class Clip(IdMixin, CreatedMixin, Base):
     delay_reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     # False when the failure is in the file itself (no video, empty): trying again cannot help.
     can_retry: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Retention (clips.retention): the uploader's "Keep for another year" keeps the clip at
+    # least until kept_until; deletion_warned_at is when they were told it will be deleted.
+    kept_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    deletion_warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
     assets: Mapped[list[ClipAsset]] = relationship(
         back_populates="clip", cascade="all, delete-orphan"

@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from videocoach import transaction
-from videocoach.clips import access_log, dispatch, quotas, services, steps
+from videocoach.clips import access_log, dispatch, quotas, retention, services, steps
 from videocoach.clips.models import Clip
 from videocoach.clips.schemas import caption_json, media_urls
 from videocoach.config import current_settings
@@ -83,6 +83,7 @@ def render_review_page(clip: Clip, **extra: Any) -> str:
         running_meeting=meetings.running_meeting(current_user, clip.id),
         ended_meetings=meetings.ended_meetings(current_user, clip.id),
         who_watched=access_log.for_clip_page(current_user, clip),
+        deletion_date=retention.deletion_date(clip, current_settings()),
         action_form=ActionForm(),
         **extra,
     )
@@ -137,3 +138,17 @@ def delete(cid: str) -> ResponseReturnValue:
     transaction.commit()
     flash("Clip deleted, with every file made from it.", "success")
     return redirect(url_for("clips.list_page", pid=pid))
+
+
+@bp.post("/clips/<cid>/keep")
+@login_required
+@flash_refusals(_back_to_clip)
+def keep(cid: str) -> ResponseReturnValue:
+    clip = retention.keep_for_another_year(current_user, cid)
+    transaction.commit()
+    kept = retention.deletion_date(clip, current_settings())
+    if kept is None:
+        flash("Kept. This installation keeps clips until their uploader deletes them.", "success")
+    else:
+        flash(f"Kept until {kept.date().isoformat()}.", "success")
+    return redirect(_back_to_clip(cid))

@@ -14,10 +14,11 @@ from videocoach.api import (
     describe,
     header_parameter,
 )
-from videocoach.clips import dispatch, files
+from videocoach.clips import dispatch, files, retention
 from videocoach.clips import steps as clip_steps
 from videocoach.clips.models import Clip, ClipStatus, Visibility, WatchAction
 from videocoach.clips.tus import OFFSET_CONTENT_TYPE, TUS_EXTENSIONS, TUS_VERSION
+from videocoach.config import current_settings
 
 VISIBILITIES = [visibility.value for visibility in Visibility]
 
@@ -107,6 +108,18 @@ class ClipSchema(ResponseSchema):
     original_size = fields.Integer(allow_none=True)
     playable_at = fields.DateTime(allow_none=True)
     ready_at = fields.DateTime(allow_none=True)
+    delete_after = fields.Method(
+        "_delete_after",
+        allow_none=True,
+        metadata={
+            "type": "string",
+            "format": "date-time",
+            "description": "When the installation's retention deletes the clip (null: never)",
+        },
+    )
+    kept_until = fields.DateTime(
+        allow_none=True, metadata={"description": "Kept at least until (Keep for another year)"}
+    )
     media = Derived(MediaSchema, media_urls)
     captions = Derived(
         CaptionSchema, caption_json, many=True, metadata={"description": "WebVTT caption tracks"}
@@ -120,6 +133,10 @@ class ClipSchema(ResponseSchema):
 
     def _step_progress(self, clip: Clip) -> float | None:
         return clip_steps.step_progress(clip)
+
+    def _delete_after(self, clip: Clip) -> str | None:
+        when = retention.deletion_date(clip, current_settings())
+        return None if when is None else when.isoformat()
 
 
 class ClipEnvelope(ResponseSchema):
@@ -170,6 +187,7 @@ describe(
 )
 describe("PATCH /clips/{cid}", errors={403: UPLOADER_ONLY})
 describe("DELETE /clips/{cid}", errors={403: UPLOADER_ONLY})
+describe("POST /clips/{cid}/keep", errors={403: UPLOADER_ONLY})
 describe(
     "POST /clips/{cid}/retry",
     errors={

@@ -168,12 +168,19 @@ def update_clip(user: User, clip_id: str, changes: dict[str, Any]) -> Clip:
 def delete_clip(user: User, clip_id: str) -> None:
     """Delete the clip and every object it owns in storage and in local scratch space."""
     clip = _own_clip(user, clip_id, "delete")
+    removed = remove_clip(clip)
+    log.info("clip %s deleted by %s (%d stored objects removed)", clip_id, user.id, removed)
+
+
+def remove_clip(clip: Clip) -> int:
+    """Delete the clip's stored objects, its scratch space and its rows (comments, log and
+    all, by cascade): its uploader's "Delete clip" and retention. The stored objects removed."""
     removed = current_storage().delete_prefix(files.clip_prefix(clip.id))
     shutil.rmtree(files.scratch_dir(current_settings().data_dir, clip.id), ignore_errors=True)
     db.session.delete(clip)
     db.session.flush()
-    live.announce(live.clip_topic(clip_id), "access_changed", {})
-    log.info("clip %s deleted by %s (%d stored objects removed)", clip_id, user.id, removed)
+    live.announce(live.clip_topic(clip.id), "access_changed", {})
+    return removed
 
 
 def retry_clip(user: User, clip_id: str) -> Clip:

@@ -10,6 +10,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from videocoach.clips.models import DELETION_WARNING
 from videocoach.notifications.models import Event, Notification
 
 # Events about comments group by clip and person (and a reply by the thread it answers);
@@ -75,6 +76,13 @@ def describe(
             return f"{who} shared the clip {quoted} with “{group or 'your partnership'}”."
         case Event.MEETING_STARTED:
             return f"{who} started a meeting on {quoted}. Join to watch it together."
+        case Event.CLIP_EXPIRING:
+            # Retention deletes it DELETION_WARNING after this warning (clips.retention).
+            on = (notification.created_at + DELETION_WARNING).date().isoformat()
+            return (
+                f"Your clip {quoted} will be deleted on {on}, as your school keeps clips "
+                "for a set time. Open it and choose “Keep for another year” to keep it."
+            )
     return "Something happened."
 
 

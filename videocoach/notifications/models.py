@@ -19,6 +19,7 @@ class Event(StrEnum):
     CLIP_FAILED = "clip_failed"
     CLIP_SHARED = "clip_shared"
     MEETING_STARTED = "meeting_started"
+    CLIP_EXPIRING = "clip_expiring"  # retention deletes it in 14 days unless it is kept
 
 
 class EmailPreference(StrEnum):
