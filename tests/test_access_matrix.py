@@ -32,6 +32,8 @@ from videocoach.notifications.models import Event, Notification
 from videocoach.partnerships import goals, services
 from videocoach.partnerships.models import Membership, NextStep
 from videocoach.storage import current_storage
+from videocoach.takeout import services as takeout
+from videocoach.takeout.models import DataExport
 
 ACTORS = ("anonymous", "outsider", "admin", "teacher", "coach")
 
@@ -188,6 +190,21 @@ MATRIX: dict[str, Case] = {
         lambda w: {"sid": w.extras["teacher_sign_in"]},
     ),
     "POST /account/sessions/end-all": Case(signed_in(302, anonymous=302)),
+    # data export: each person's own; the link is a signed token for its owner alone
+    "POST /account/data-export": Case(signed_in(302, anonymous=302)),
+    "GET /account/data-export/<eid>": Case(
+        {"anonymous": 302, "outsider": 404, "admin": 404, "teacher": 200, "coach": 404},
+        lambda w: {"eid": w.extras["data_export"]},
+    ),
+    "GET /account/data-export/download/<token>": Case(
+        {"anonymous": 302, "outsider": 404, "admin": 404, "teacher": 200, "coach": 404},
+        lambda w: {"token": w.extras["data_export_token"]},
+    ),
+    f"POST {API}/me/data-exports": Case(signed_in(202)),
+    f"GET {API}/me/data-exports/<eid>": Case(
+        {"anonymous": 401, "outsider": 404, "admin": 404, "teacher": 200, "coach": 404},
+        lambda w: {"eid": w.extras["data_export"]},
+    ),
     "GET /password/forgot": Case(everyone(200)),
     "POST /password/forgot": Case(everyone(200), body=lambda w, a: {"email": w.email(a)}),
     "GET /password/reset/<token>": Case(everyone(404), lambda w: {"token": "not-a-reset-link"}),
@@ -495,7 +512,10 @@ def add_clips(world: World, teacher: User) -> None:
     )
     db.session.add(notification)
     db.session.flush()
+    export = ready_data_export(teacher)
     world.extras |= {
+        "data_export": export.id,
+        "data_export_token": takeout.download_token(export),
         "clip": shared.id,
         "private_clip": private.id,
         "failed_clip": failed.id,
@@ -506,6 +526,25 @@ def add_clips(world: World, teacher: User) -> None:
         "notification": notification.id,
         "unsubscribe": notifications.unsubscribe_token(teacher),
     }
+
+
+def ready_data_export(teacher: User) -> DataExport:
+    """The teacher's data export, built and waiting for its one-time download."""
+    key = f"{takeout.EXPORTS_PREFIX}{secrets.token_hex(8)}.zip"
+    stored = current_storage().put_bytes(key, b"PK\x05\x06" + bytes(18), "application/zip")
+    now = utcnow()
+    export = DataExport(
+        user_id=teacher.id,
+        status="ready",
+        progress=1.0,
+        key=key,
+        size=stored.size,
+        ready_at=now,
+        expires_at=now + takeout.LINK_VALID,
+    )
+    db.session.add(export)
+    db.session.flush()
+    return export
 
 
 def fill(rule: str, params: dict[str, str]) -> str:

@@ -42,6 +42,8 @@ from videocoach.partnerships.api import blp as partnerships_api
 from videocoach.partnerships.routes import bp as partnership_pages
 from videocoach.proxies import ProxyHeaders
 from videocoach.storage import STORAGE_KEY, open_storage
+from videocoach.takeout.api import blp as takeout_api
+from videocoach.takeout.routes import bp as takeout_pages
 from workers.celery_app import init_celery
 
 log = logging.getLogger(__name__)
@@ -137,6 +139,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_pages)
     app.register_blueprint(notification_pages)
     app.register_blueprint(meeting_pages)
+    app.register_blueprint(takeout_pages)
     init_notifications(app)
     api = init_api(app)
     for blueprint in (
@@ -147,6 +150,7 @@ def register_blueprints(app: Flask) -> None:
         comments_api,
         notifications_api,
         meetings_api,
+        takeout_api,
     ):
         api.register_blueprint(blueprint)
 

@@ -8,6 +8,7 @@ from videocoach.db import Base
 from videocoach.meetings.models import Meeting, MeetingConnection
 from videocoach.notifications.models import Notification
 from videocoach.partnerships.models import Goal, Invitation, Membership, NextStep, Partnership
+from videocoach.takeout.models import DataExport
 
 __all__ = [
     "ApiToken",
@@ -16,6 +17,7 @@ __all__ = [
     "ClipAsset",
     "ClipView",
     "Comment",
+    "DataExport",
     "Goal",
     "Invitation",
     "Meeting",

@@ -16,6 +16,7 @@ from videocoach.clips.models import Clip, ClipStatus
 from videocoach.clips.uploads import sweep_expired
 from videocoach.config import current_settings
 from videocoach.notifications import services as notifications
+from videocoach.takeout import services as takeout
 from workers import pipeline, turns
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,7 @@ def reconcile() -> None:
     """The periodic pass every worker makes (see workers.celery_app.Housekeeping)."""
     clean_scratch_space()
     dispatch.reconcile()
+    takeout.sweep_expired()  # a person's whole data must not outlive its one-time link
 
 
 def clean_scratch_space() -> int:
@@ -132,3 +134,9 @@ def apply_retention(now: str | None = None) -> dict[str, list[str]]:
     `now` (ISO 8601) stands in for the clock in tests. Returns what it did, by clip id."""
     moment = datetime.fromisoformat(now) if now else None
     return asdict(retention.apply(moment))
+
+
+@shared_task(name=takeout.BUILD_DATA_EXPORT)
+def build_data_export(export_id: str) -> None:
+    """Build a person's "Download everything I own" zip (videocoach.takeout)."""
+    takeout.build(export_id)

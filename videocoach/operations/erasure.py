@@ -50,6 +50,7 @@ from videocoach.notifications.models import Notification
 from videocoach.operations import find_user
 from videocoach.partnerships.models import Invitation, Membership, Partnership
 from videocoach.storage import StorageError, current_storage
+from videocoach.takeout.models import DataExport
 
 log = logging.getLogger(__name__)
 
@@ -276,6 +277,12 @@ def erase(plan: ErasurePlan) -> ErasureResult:
     session.execute(delete(ApiToken).where(ApiToken.user_id == uid))
     session.execute(delete(PasswordReset).where(PasswordReset.user_id == uid))
     session.execute(delete(Membership).where(Membership.user_id == uid))
+    # Their "Download everything I own" zips: the rows go with the user, the objects after.
+    export_keys = list(
+        session.scalars(
+            select(DataExport.key).where(DataExport.user_id == uid, DataExport.key.is_not(None))
+        )
+    )
     # The rest (views, meeting connections, upload allowance: deleted; creators, owners,
     # drivers: set to NULL) is what the schema's foreign keys say, on both databases.
     session.execute(delete(User).where(User.id == uid))
@@ -302,6 +309,12 @@ def erase(plan: ErasurePlan) -> ErasureResult:
         shutil.rmtree(files.scratch_dir(data_dir, clip_id), ignore_errors=True)
     for upload_id in plan.uploads:
         uploads.discard_staged(upload_id)
+    for key in export_keys:
+        try:
+            storage.delete(key)
+            result.stored_objects_deleted += 1
+        except StorageError as error:
+            log.error("purge-user: data export %s not deleted: %s", key, error)
     _log(result)
     return result
 
