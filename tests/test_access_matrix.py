@@ -328,6 +328,10 @@ MATRIX: dict[str, Case] = {
     f"GET {API}/clips/<cid>/access-log": Case(uploader_alone(200), _content),
     f"POST {API}/clips/<cid>/plays": Case(members(204), _content),
     f"POST {API}/clips/<cid>/keep": Case(uploader_only(200), _content),
+    f"GET {API}/clips/<cid>/redaction": Case(uploader_only(200), _content),
+    f"PUT {API}/clips/<cid>/redaction": Case(
+        uploader_only(202), _content, body=lambda w, a: {"trim": [1, 20], "blur_faces": True}
+    ),
     # API: comments (their author alone may change one; any member resolves a thread, and
     # tests/comments/test_resolve.py checks a member sending more than `resolved` gets 403)
     f"GET {API}/clips/<cid>/comments": Case(members(200), _content),
@@ -353,6 +357,9 @@ MATRIX: dict[str, Case] = {
     ),
     "POST /clips/<cid>/delete": Case(member_pages(302), _content),
     "POST /clips/<cid>/keep": Case(member_pages(302), _content),
+    "POST /clips/<cid>/redaction": Case(
+        member_pages(302), _content, body=lambda w, a: {"blur_faces": "on"}
+    ),
     # notifications: each person's own (the world's one is the teacher's)
     "GET /notifications": Case(signed_in(200, anonymous=302)),
     "GET /notifications/<nid>": Case(

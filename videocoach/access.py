@@ -14,7 +14,7 @@ from videocoach import db
 from videocoach.accounts.models import User
 from videocoach.clips.models import Clip, Visibility
 from videocoach.comments.models import Comment
-from videocoach.errors import NotFound
+from videocoach.errors import Forbidden, NotFound
 from videocoach.meetings.models import Meeting
 from videocoach.partnerships.models import Goal, Membership, NextStep, Partnership
 
@@ -68,6 +68,7 @@ def visible_comments(user: User) -> Select[tuple[Comment]]:
         Comment.clip_id.in_(clip_ids),
         Comment.deleted_at.is_(None),
         or_(Comment.private.is_(False), Comment.author_id == user.id),
+        or_(Comment.outside_shared.is_(False), Comment.author_id == user.id),
     )
 
 
@@ -107,6 +108,14 @@ def get_goal(user: User, goal_id: str) -> Goal:
 
 def get_clip(user: User, clip_id: str) -> Clip:
     return _one_or_404(visible_clips(user).where(Clip.id == clip_id), "clip")
+
+
+def get_own_clip(user: User, clip_id: str, doing: str) -> Clip:
+    """A clip the user uploaded: 404 if they may not see it, 403 for its other members."""
+    clip = get_clip(user, clip_id)
+    if clip.uploaded_by_id != user.id:
+        raise Forbidden(f"Only the person who uploaded this clip can {doing} it.")
+    return clip
 
 
 def get_meeting(user: User, meeting_id: str) -> Meeting:

@@ -27,7 +27,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
 from videocoach import db, transaction
-from videocoach.clips import dispatch, files, steps
+from videocoach.clips import dispatch, files, redaction, steps
 from videocoach.clips import services as clips
 from videocoach.clips.models import AssetKind, Clip, ClipAsset, ClipStatus
 from videocoach.config import current_settings
@@ -343,6 +343,7 @@ def run_steps(clip_id: str, report: Reporter, work: Path) -> None:
     clip.job_token = None
     clip.ready_at = utcnow()
     clip.playable_at = clip.playable_at or clip.ready_at
+    redaction.request_render(clip)  # asked for while the clip was processed
     transaction.commit()
     log.info("clip %s is ready", clip_id)
     notify_uploader(clip_id, ready=True)
@@ -374,9 +375,11 @@ def record_asset(
     content_type: str,
     *,
     label: str | None = None,
+    key: str | None = None,
 ) -> None:
-    """Store a finished file under the clip's prefix and note it (replacing a same-named one)."""
-    key = files.key(clip.id, name)
+    """Store a finished file under the clip's prefix and note it (replacing a same-named
+    one). `key`: where it is stored, when not at its name (a redaction's files)."""
+    key = key or files.key(clip.id, name)
     stored = current_storage().put_file(key, path, content_type, move=True, checksum=False)
     existing = db.session.scalars(
         select(ClipAsset).where(ClipAsset.clip_id == clip.id, ClipAsset.name == name)
@@ -483,25 +486,56 @@ def step_transcode(
     # Each part is committed before the next report: the report writes through a connection
     # of its own, which an uncommitted change to the clip would block.
     report("images", 0.0, force=True)
+
+    def stored(fraction: float) -> None:
+        transaction.commit()
+        report("images", fraction)
+
+    record_derived_files(clip, out, layout, duration, stored=stored)
+    step_captions(clip, source, facts, out)
+    transaction.commit()
+    # Storing the web rendition (an upload to S3 can take a while): "finishing".
+    report("finishing", 0.0, force=True)
+    web = out / commands.WEB_RENDITION
+    record_asset(clip, AssetKind.WEB, files.WEB, web, "video/mp4")
+    transaction.commit()
+    shutil.rmtree(out, ignore_errors=True)
+
+
+def record_derived_files(
+    clip: Clip,
+    out: Path,
+    layout: commands.StoryboardLayout,
+    duration: float,
+    *,
+    key: Callable[[str], str] | None = None,
+    stored: Callable[[float], None] | None = None,
+) -> None:
+    """Record what transcode_args made beside the video: storyboard sheets and their VTT,
+    the best poster, the waveform. `key(name)`: where each is stored, when not at its name;
+    `stored(fraction)` after each part (the pipeline commits and reports there)."""
+
+    def keep(kind: AssetKind, name: str, path: Path, content_type: str) -> None:
+        record_asset(clip, kind, name, path, content_type, key=key(name) if key else None)
+
+    def part_done(fraction: float) -> None:
+        if stored is not None:
+            stored(fraction)
+
     sheets = [sheet for sheet in commands.storyboard_sheet_paths(out, layout) if sheet.exists()]
     for index, sheet in enumerate(sheets):
-        record_asset(
-            clip, AssetKind.STORYBOARD_SHEET, files.storyboard_sheet(index), sheet, "image/jpeg"
-        )
+        keep(AssetKind.STORYBOARD_SHEET, files.storyboard_sheet(index), sheet, "image/jpeg")
     clip.storyboard_interval_s = layout.interval_s
     clip.storyboard_thumb_w, clip.storyboard_thumb_h = layout.thumb_w, layout.thumb_h
     clip.storyboard_columns, clip.storyboard_rows = layout.columns, layout.rows
     vtt = out / "storyboard.vtt"
     vtt.write_text(storyboard.storyboard_vtt(layout, duration, files.storyboard_sheet))
-    record_asset(clip, AssetKind.STORYBOARD_VTT, files.STORYBOARD, vtt, "text/vtt")
-    transaction.commit()
-    report("images", 0.4)
+    keep(AssetKind.STORYBOARD_VTT, files.STORYBOARD, vtt, "text/vtt")
+    part_done(0.4)
     candidates = commands.poster_candidate_paths(out)
     if candidates:
-        best = frames.pick_poster(candidates)
-        record_asset(clip, AssetKind.POSTER, files.POSTER, best, "image/jpeg")
-        transaction.commit()
-    report("images", 0.6)
+        keep(AssetKind.POSTER, files.POSTER, frames.pick_poster(candidates), "image/jpeg")
+    part_done(0.6)
     peaks_file = out / "waveform.json"
     pcm = out / commands.WAVEFORM_PCM
     if pcm.exists():
@@ -517,17 +551,8 @@ def step_transcode(
             "has_audio": False,
         }
     peaks_file.write_text(json.dumps(peaks, separators=(",", ":")))
-    record_asset(clip, AssetKind.WAVEFORM, files.WAVEFORM, peaks_file, "application/json")
-    transaction.commit()
-    report("images", 0.8)
-    step_captions(clip, source, facts, out)
-    transaction.commit()
-    # Storing the web rendition (an upload to S3 can take a while): "finishing".
-    report("finishing", 0.0, force=True)
-    web = out / commands.WEB_RENDITION
-    record_asset(clip, AssetKind.WEB, files.WEB, web, "video/mp4")
-    transaction.commit()
-    shutil.rmtree(out, ignore_errors=True)
+    keep(AssetKind.WAVEFORM, files.WAVEFORM, peaks_file, "application/json")
+    part_done(0.8)
 
 
 def step_drop_quick_copy(clip: Clip) -> None:

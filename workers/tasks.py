@@ -12,12 +12,13 @@ from sqlalchemy import not_, select
 
 from videocoach import db, jobs, mail, urls
 from videocoach.clips import dispatch, files, retention
+from videocoach.clips import redaction as clip_redaction
 from videocoach.clips.models import Clip, ClipStatus
 from videocoach.clips.uploads import sweep_expired
 from videocoach.config import current_settings
 from videocoach.notifications import services as notifications
 from videocoach.takeout import services as takeout
-from workers import pipeline, turns
+from workers import pipeline, redaction, turns
 
 log = logging.getLogger(__name__)
 MAX_RETRIES = 5
@@ -44,6 +45,12 @@ def process_clip(self, clip_id: str) -> None:  # type: ignore[no-untyped-def]
         # Another job holds the clip: look again once its heartbeat could have gone stale.
         look_again_s = current_settings().job_stale_after.total_seconds() + 2
         raise self.retry(countdown=look_again_s, max_retries=LOOK_AGAIN_TIMES)
+
+
+@shared_task(name=clip_redaction.REDACT_CLIP)
+def redact_clip(clip_id: str, version: int) -> None:
+    """Make the version of the clip its uploader chose to share (workers/redaction.py)."""
+    redaction.redact_clip(clip_id, version)
 
 
 def look_again_for_turn(clip_id: str, queue: str | None) -> None:

@@ -73,3 +73,26 @@ def test_deleting_a_clip_on_s3_deletes_every_object(s3_studio, media_samples):
     response = studio.client().delete(f"/api/v1/clips/{clip_id}", headers=studio.headers())
     assert response.status_code == 204
     assert bucket_keys(studio.endpoint, f"{studio.prefix}/clips/{clip_id}/") == []
+
+
+def test_on_s3_a_partner_is_never_signed_a_link_to_the_unredacted_video(s3_studio, media_samples):
+    """Issue 14: the presigned link a partner is redirected to points at the redacted
+    render's own object; unredacted files and, while a render is pending, every file
+    answer 404 without a redirect."""
+    studio = s3_studio
+    clip_id = studio.upload(media_samples["h264_aac.mp4"], visibility="shared").json["clip"]["id"]
+    video = f"/api/v1/clips/{clip_id}/media/video.mp4"
+    unredacted_link = studio.get(video, "coach").headers["Location"]
+    answer = studio.client().put(
+        f"/api/v1/clips/{clip_id}/redaction", json={"trim": [0.5, 1.5]}, headers=studio.headers()
+    )
+    assert answer.status_code == 202 and answer.json["status"] == "pending"
+    assert studio.clip(clip_id)["redaction_status"] == "ready"  # rendered inline (eager)
+
+    shared_link = studio.get(video, "coach").headers["Location"]
+    assert f"/clips/{clip_id}/redacted-1/web.mp4" in shared_link
+    assert shared_link.split("?")[0] != unredacted_link.split("?")[0]
+    for name in ("unredacted/video.mp4", "unredacted/poster.jpg", "original"):
+        refused = studio.get(f"/api/v1/clips/{clip_id}/media/{name}", "coach")
+        assert refused.status_code == 404 and "Location" not in refused.headers, name
+    assert studio.get(f"/api/v1/clips/{clip_id}/media/unredacted/video.mp4").status_code == 302

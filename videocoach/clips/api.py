@@ -16,7 +16,7 @@ from werkzeug.formparser import parse_form_data
 from videocoach import transaction
 from videocoach.accounts.auth import api_user
 from videocoach.api import API_PREFIX
-from videocoach.clips import access_log, files, quotas, retention, services
+from videocoach.clips import access_log, files, quotas, redaction, retention, services
 from videocoach.clips.models import AssetKind
 from videocoach.clips.schemas import (
     AccessLog,
@@ -24,6 +24,8 @@ from videocoach.clips.schemas import (
     ClipList,
     ClipUpdateSchema,
     ClipUploadForm,
+    RedactionSchema,
+    RedactionSettingsSchema,
 )
 from videocoach.clips.uploads import TooLarge, too_large_message
 from videocoach.config import current_settings
@@ -214,6 +216,26 @@ def keep_clip(cid: str) -> dict[str, Any]:
     clip = retention.keep_for_another_year(api_user(), cid)
     transaction.commit()
     return {"clip": clip}
+
+
+@blp.route("/clips/<cid>/redaction", methods=["GET"])
+@login_required
+@blp.response(200, RedactionSettingsSchema)
+def get_redaction(cid: str) -> dict[str, Any]:
+    """What the uploader hides from the partnership (uploader only)."""
+    return redaction.settings_json(redaction.get_settings(api_user(), cid))
+
+
+@blp.route("/clips/<cid>/redaction", methods=["PUT"])
+@login_required
+@blp.arguments(RedactionSchema)
+@blp.response(202, RedactionSettingsSchema)
+def put_redaction(body: dict[str, Any], cid: str) -> dict[str, Any]:
+    """Replace what is hidden (uploader only): a worker makes the shared version, and until
+    it is ready the other members see the clip as processing."""
+    saved = redaction.save_settings(api_user(), cid, body)
+    transaction.commit()
+    return redaction.settings_json(saved)
 
 
 @blp.route("/clips/<cid>/media/<path:name>", methods=["GET"])

@@ -30,6 +30,9 @@ CAPTIONS_DIR = "captions/"
 UNDETERMINED_LANGUAGE = "und"
 _CAPTION_NAME = re.compile(r"^captions/(?P<track>\d+)-(?P<language>[A-Za-z0-9-]+)\.vtt$")
 CLIPS_PREFIX = "clips/"  # every stored object of every clip lies under it
+# A redacted clip keeps its unredacted rendition for the uploader alone under this name
+# prefix (clips.redaction): `unredacted/web.mp4`, `unredacted/poster.jpg`, ...
+UNREDACTED_DIR = "unredacted/"
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,27 @@ def key(clip_id: str, name: str) -> str:
     return clip_prefix(clip_id) + name
 
 
+def redacted_key(clip_id: str, version: int, name: str) -> str:
+    """Where render `version` of the clip's redacted files is stored: each render has keys
+    of its own, so a presigned link to an earlier one never shows the newer's bytes (nor
+    the reverse), and the unredacted files keep theirs."""
+    return clip_prefix(clip_id) + f"redacted-{version}/{name}"
+
+
+def is_unredacted(asset: ClipAsset) -> bool:
+    """One of the files a redaction hides from everyone but the uploader."""
+    return asset.name.startswith(UNREDACTED_DIR)
+
+
+def unredacted_name(name: str) -> str:
+    return UNREDACTED_DIR + name
+
+
+def shown(assets: Iterable[ClipAsset]) -> list[ClipAsset]:
+    """The files the clip shows (the redacted ones, once a redaction is rendered)."""
+    return [asset for asset in assets if not is_unredacted(asset)]
+
+
 def storyboard_sheet(index: int) -> str:
     """The name of sprite sheet `index` (0-based), as the storyboard VTT links it."""
     return f"{STORYBOARD_SHEET_DIR}{index:03d}.jpg"
@@ -109,7 +133,7 @@ def caption_tracks(assets: Iterable[ClipAsset]) -> list[CaptionTrack]:
     """The caption tracks, in the order of the original's subtitle streams. The label is
     the track's own title, else its language's name, else "Captions N"."""
     found: list[tuple[int, ClipAsset, str | None]] = []
-    for asset in assets:
+    for asset in shown(assets):
         match = _CAPTION_NAME.match(asset.name)
         if asset.kind != AssetKind.CAPTIONS.value or match is None:
             continue
@@ -129,25 +153,27 @@ def caption_tracks(assets: Iterable[ClipAsset]) -> list[CaptionTrack]:
 
 def best_video(assets: Iterable[ClipAsset]) -> ClipAsset | None:
     """The best playable file so far: the web rendition, else the fast-path remux."""
-    by_kind = {asset.kind: asset for asset in assets}
+    by_kind = {asset.kind: asset for asset in shown(assets)}
     return by_kind.get(AssetKind.WEB.value) or by_kind.get(AssetKind.PLAYABLE.value)
 
 
 def asset_for(assets: Iterable[ClipAsset], name: str) -> ClipAsset | None:
     """The file behind a public media name, or None. The web rendition is reached only
-    as VIDEO, so there is one URL per moment of the clip's life."""
+    as VIDEO, so there is one URL per moment of the clip's life; its unredacted one as
+    `unredacted/video.mp4`."""
     assets = list(assets)
     if name == VIDEO:
         return best_video(assets)
-    found = next((asset for asset in assets if asset.name == name), None)
-    if found is None or found.kind == AssetKind.WEB.value:
+    if name == unredacted_name(VIDEO):
+        name = unredacted_name(WEB)
+    elif name in (WEB, unredacted_name(WEB)):
         return None
-    return found
+    return next((asset for asset in assets if asset.name == name), None)
 
 
 def public_media(assets: Iterable[ClipAsset]) -> dict[str, str | None]:
     """The API's `media` object as names: each None until its file exists."""
-    assets = list(assets)
+    assets = shown(assets)
     kinds = {asset.kind for asset in assets}
     return {
         "video": VIDEO if best_video(assets) else None,

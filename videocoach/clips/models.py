@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     Date,
@@ -98,6 +99,10 @@ class Clip(IdMixin, CreatedMixin, Base):
 
     assets: Mapped[list[ClipAsset]] = relationship(
         back_populates="clip", cascade="all, delete-orphan"
+    )
+    # What the uploader chose to hide before others see the clip (clips.redaction).
+    redaction: Mapped[ClipRedaction | None] = relationship(
+        cascade="all, delete-orphan", lazy="selectin"
     )
 
 
@@ -230,3 +235,42 @@ class ClipAccess(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     user: Mapped[User] = relationship()
+
+
+class RedactionStatus(StrEnum):
+    PENDING = "pending"  # saved; the shared rendition is not made yet
+    PROCESSING = "processing"
+    READY = "ready"
+    FAILED = "failed"
+
+
+class ClipRedaction(Base):
+    """What the uploader hides from the partnership: faces, parts of the picture, the ends
+    of the lesson, moments of sound. Once rendered, the clip's files are the redacted ones
+    and the unredacted rendition is kept under `unredacted/` for the uploader alone.
+
+    Times are milliseconds of the unredacted rendition (the lesson as recorded)."""
+
+    __tablename__ = "clip_redactions"
+
+    clip_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("clips.id", ondelete="CASCADE"), primary_key=True
+    )
+    blur_faces: Mapped[bool] = mapped_column(Boolean, default=False)
+    trim_start_ms: Mapped[int | None] = mapped_column(Integer, default=None)
+    trim_end_ms: Mapped[int | None] = mapped_column(Integer, default=None)
+    # [[start_ms, end_ms], ...] and [{t_start_ms, t_end_ms, x, y, w, h}, ...] (x..h: 0..1)
+    mute: Mapped[list[list[int]]] = mapped_column(JSON, default=list)
+    blur_regions: Mapped[list[dict[str, float]]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(16), default=RedactionStatus.PENDING.value)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    # Every change of the settings counts up; a render whose version is not the latest is
+    # thrown away (a newer one is on its way).
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    # Where the clip's files (and comment times) start in the recorded lesson: the trim of
+    # the rendition shown now, 0 while the clip shows the unredacted one.
+    shown_start_ms: Mapped[int] = mapped_column(Integer, default=0)
+    # The unredacted rendition's facts, restored when the redaction is removed.
+    unredacted_facts: Mapped[dict[str, int] | None] = mapped_column(JSON, default=None)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

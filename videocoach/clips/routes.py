@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from videocoach import transaction
-from videocoach.clips import access_log, dispatch, quotas, retention, services, steps
+from videocoach.clips import access_log, dispatch, quotas, redaction, retention, services, steps
 from videocoach.clips.models import Clip
 from videocoach.clips.schemas import caption_json, media_urls
 from videocoach.config import current_settings
@@ -84,9 +84,18 @@ def render_review_page(clip: Clip, **extra: Any) -> str:
         ended_meetings=meetings.ended_meetings(current_user, clip.id),
         who_watched=access_log.for_clip_page(current_user, clip),
         deletion_date=retention.deletion_date(clip, current_settings()),
+        redaction_form=_redaction_form(clip),
+        shown_status=redaction.shown_status(clip, current_user),
         action_form=ActionForm(),
         **extra,
     )
+
+
+def _redaction_form(clip: Clip) -> dict[str, Any] | None:
+    """The uploader's redaction settings for their form; None on everyone else's page."""
+    if clip.uploaded_by_id != current_user.id:
+        return None
+    return redaction.form_values(clip.redaction)
 
 
 def _goals_for_page(pid: str) -> list[dict[str, str]]:
@@ -127,6 +136,24 @@ def set_visibility(cid: str) -> ResponseReturnValue:
     else:
         flash("Only you can see this clip now.", "success")
     return redirect(_back_to_clip(cid))
+
+
+@bp.post("/clips/<cid>/redaction")
+@login_required
+@flash_refusals(_back_to_clip)
+def save_redaction(cid: str) -> ResponseReturnValue:
+    """The uploader's "What your partnership sees" form (the API's PUT, from the page)."""
+    saved = redaction.save_settings(current_user, cid, redaction.settings_from_form(request.form))
+    transaction.commit()
+    if saved is None:
+        flash("Nothing is hidden: your partnership sees the lesson as recorded.", "success")
+    else:
+        flash(
+            "Saved. The shared version is being made; until it is ready, your partnership "
+            "sees this clip as being processed.",
+            "success",
+        )
+    return redirect(_back_to_clip(cid) + "#redaction")
 
 
 @bp.post("/clips/<cid>/delete")

@@ -3,7 +3,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import url_for
-from marshmallow import fields
+from flask_login import current_user
+from marshmallow import fields, validate
 
 from videocoach.accounts.schemas import PersonSchema
 from videocoach.api import (
@@ -14,23 +15,31 @@ from videocoach.api import (
     describe,
     header_parameter,
 )
-from videocoach.clips import dispatch, files, retention
+from videocoach.clips import dispatch, files, redaction, retention
 from videocoach.clips import steps as clip_steps
-from videocoach.clips.models import Clip, ClipStatus, Visibility, WatchAction
+from videocoach.clips.models import Clip, ClipStatus, RedactionStatus, Visibility, WatchAction
 from videocoach.clips.tus import OFFSET_CONTENT_TYPE, TUS_EXTENSIONS, TUS_VERSION
 from videocoach.config import current_settings
 
 VISIBILITIES = [visibility.value for visibility in Visibility]
 
 
+def _hidden(clip: Clip) -> bool:
+    """The signed-in person may not have the clip's media now (clips.redaction)."""
+    return redaction.hides_media(clip, current_user)
+
+
 def media_urls(clip: Clip) -> dict[str, str | None]:
+    names = files.public_media([] if _hidden(clip) else clip.assets)
     return {
         kind: url_for("clips_api.media", cid=clip.id, name=name) if name else None
-        for kind, name in files.public_media(clip.assets).items()
+        for kind, name in names.items()
     }
 
 
 def caption_json(clip: Clip) -> list[dict[str, Any]]:
+    if _hidden(clip):
+        return []
     return [
         {
             "url": url_for("clips_api.media", cid=clip.id, name=track.name),
@@ -70,7 +79,25 @@ class ClipSchema(ResponseSchema):
     uploaded_by = fields.String(attribute="uploaded_by_id", metadata={"description": "User id"})
     created_at = fields.DateTime()
     recorded_on = fields.Date(allow_none=True)
-    status = fields.String(metadata={"enum": [status.value for status in ClipStatus]})
+    status = fields.Method(
+        "_status",
+        metadata={
+            "type": "string",
+            "enum": [status.value for status in ClipStatus],
+            "description": "To members other than the uploader, `processing` while a redaction "
+            "the uploader asked for is not rendered yet",
+        },
+    )
+    redaction_status = fields.Method(
+        "_redaction_status",
+        allow_none=True,
+        metadata={
+            "type": "string",
+            "enum": [status.value for status in RedactionStatus],
+            "description": "The uploader's redaction (PUT /clips/{cid}/redaction); null when "
+            "nothing is hidden, and always null to other members",
+        },
+    )
     step = fields.String(allow_none=True)
     progress = fields.Float(metadata={"minimum": 0, "maximum": 1})
     steps = Derived(
@@ -126,7 +153,15 @@ class ClipSchema(ResponseSchema):
     )
 
     def _duration(self, clip: Clip) -> float | None:
-        return None if clip.duration_ms is None else clip.duration_ms / 1000
+        if clip.duration_ms is None or _hidden(clip):
+            return None
+        return clip.duration_ms / 1000
+
+    def _status(self, clip: Clip) -> str:
+        return redaction.shown_status(clip, current_user)
+
+    def _redaction_status(self, clip: Clip) -> str | None:
+        return redaction.status(clip) if clip.uploaded_by_id == current_user.id else None
 
     def _delay(self, clip: Clip) -> str | None:
         return dispatch.processing_delay(clip)
@@ -394,3 +429,60 @@ class AccessEntrySchema(ResponseSchema):
 
 class AccessLog(ResponseSchema):
     items = fields.List(fields.Nested(AccessEntrySchema))
+
+
+_SECONDS = fields.Float(validate=validate.Range(min=0, max=24 * 3600))
+
+
+class BlurRegionSchema(BaseSchema):
+    t_start = fields.Float(required=True, validate=validate.Range(min=0))
+    t_end = fields.Float(required=True, validate=validate.Range(min=0))
+    x = fields.Float(required=True, metadata={"description": "0..1 of the picture's width"})
+    y = fields.Float(required=True, metadata={"description": "0..1 of the picture's height"})
+    w = fields.Float(required=True)
+    h = fields.Float(required=True)
+
+
+class RedactionSchema(BaseSchema):
+    """What to hide from the partnership. Times are seconds of the clip as recorded."""
+
+    blur_faces = fields.Boolean(load_default=False)
+    trim = fields.List(
+        _SECONDS,
+        allow_none=True,
+        load_default=None,
+        validate=validate.Length(equal=2),
+        metadata={"description": "[start, end]: share only this part; null for all of it"},
+    )
+    mute = fields.List(
+        fields.List(_SECONDS, validate=validate.Length(equal=2)),
+        load_default=list,
+        metadata={"description": "[[start, end], ...]: silence the sound over these parts"},
+    )
+    blur_regions = fields.List(fields.Nested(BlurRegionSchema), load_default=list)
+
+
+class RedactionSettingsSchema(ResponseSchema):
+    blur_faces = fields.Boolean()
+    trim = fields.List(fields.Float(), allow_none=True)
+    mute = fields.List(fields.List(fields.Float()))
+    blur_regions = fields.List(fields.Nested(BlurRegionSchema))
+    status = fields.String(
+        allow_none=True,
+        metadata={
+            "enum": [status.value for status in RedactionStatus],
+            "description": "null when nothing is hidden",
+        },
+    )
+    progress = fields.Float(allow_none=True, metadata={"minimum": 0, "maximum": 1})
+    error = fields.String(allow_none=True, metadata={"description": "Why the render failed"})
+
+
+describe("GET /clips/{cid}/redaction", errors={403: UPLOADER_ONLY})
+describe(
+    "PUT /clips/{cid}/redaction",
+    errors={
+        403: UPLOADER_ONLY,
+        422: "A time or an area does not fit the clip (`validation_failed`, per field)",
+    },
+)

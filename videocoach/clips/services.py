@@ -15,11 +15,11 @@ from typing import Any
 
 from videocoach import access, db, limits, live, transaction
 from videocoach.accounts.models import User
-from videocoach.clips import dispatch, files
+from videocoach.clips import dispatch, files, redaction
 from videocoach.clips.models import AssetKind, Clip, ClipAsset, ClipStatus, ClipView, Visibility
 from videocoach.config import current_settings
 from videocoach.db import utcnow
-from videocoach.errors import Forbidden, Invalid, NotFound
+from videocoach.errors import Invalid, NotFound
 from videocoach.notifications import services as notifications
 from videocoach.storage import StoredObject, current_storage
 
@@ -140,15 +140,8 @@ def mark_clip_seen(user: User, clip: Clip) -> None:
     )
 
 
-def _own_clip(user: User, clip_id: str, doing: str) -> Clip:
-    clip = access.get_clip(user, clip_id)
-    if clip.uploaded_by_id != user.id:
-        raise Forbidden(f"Only the person who uploaded this clip can {doing} it.")
-    return clip
-
-
 def update_clip(user: User, clip_id: str, changes: dict[str, Any]) -> Clip:
-    clip = _own_clip(user, clip_id, "change")
+    clip = access.get_own_clip(user, clip_id, "change")
     if "title" in changes and limits.one_line(changes["title"]):  # blank keeps the title
         clip.title = clean_title(changes["title"])
     if "visibility" in changes:
@@ -167,7 +160,7 @@ def update_clip(user: User, clip_id: str, changes: dict[str, Any]) -> Clip:
 
 def delete_clip(user: User, clip_id: str) -> None:
     """Delete the clip and every object it owns in storage and in local scratch space."""
-    clip = _own_clip(user, clip_id, "delete")
+    clip = access.get_own_clip(user, clip_id, "delete")
     removed = remove_clip(clip)
     log.info("clip %s deleted by %s (%d stored objects removed)", clip_id, user.id, removed)
 
@@ -186,7 +179,7 @@ def remove_clip(clip: Clip) -> int:
 def retry_clip(user: User, clip_id: str) -> Clip:
     """Run the pipeline again for a failed clip (steps already done are skipped), with a
     fresh count of attempts."""
-    return requeue_failed(_own_clip(user, clip_id, "retry"))
+    return requeue_failed(access.get_own_clip(user, clip_id, "retry"))
 
 
 def requeue_failed(clip: Clip, *, even_if_hopeless: bool = False) -> Clip:
@@ -228,10 +221,11 @@ def drop_replaced_quick_copy(clip: Clip) -> bool:
 
 
 def find_media(user: User, clip_id: str, name: str) -> ClipAsset:
-    """The stored object behind a media URL, after the access check."""
+    """The stored object behind a media URL, after the access check (and, for members
+    other than the uploader, the redaction's)."""
     clip = access.get_clip(user, clip_id)
     asset = files.asset_for(clip.assets, name)
-    if asset is None:
+    if asset is None or redaction.hides_file(clip, asset, user):
         raise NotFound("That file does not exist (yet).")
     return asset
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, Text
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from videocoach.accounts.models import User
@@ -65,6 +65,9 @@ class Comment(IdMixin, CreatedMixin, Base):
     )
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # At a moment the clip's uploader has since cut from what the partnership sees: shown
+    # to its author alone, so labelled (clips.redaction).
+    outside_shared: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     goals: Mapped[list[Goal]] = relationship(secondary=comment_goals)
     author: Mapped[User] = relationship(foreign_keys=[author_id])

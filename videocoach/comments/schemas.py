@@ -27,6 +27,12 @@ class CommentSchema(ResponseSchema):
     )
     created_at = fields.String(metadata={"format": "date-time"})
     edited_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+    outside_shared = fields.Boolean(
+        metadata={
+            "description": "At a moment the uploader has since cut from what the partnership "
+            "sees (a redaction's trim): shown to its author alone"
+        }
+    )
 
 
 class CommentEnvelope(ResponseSchema):

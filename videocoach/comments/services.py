@@ -102,6 +102,7 @@ LIST_COLUMNS = (
     Comment.resolved_by_id,
     Comment.created_at,
     Comment.edited_at,
+    Comment.outside_shared,
 )
 
 
@@ -139,6 +140,7 @@ def _as_json(
         "resolved_by": resolved_by,
         "created_at": _iso(row["created_at"]),
         "edited_at": _iso(row["edited_at"]),
+        "outside_shared": row["outside_shared"],
     }
 
 

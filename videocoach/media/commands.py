@@ -320,11 +320,14 @@ def transcode_args(
     preset: str = "veryfast",
     poster_candidates: int = 8,
     ffmpeg: str = "ffmpeg",
+    web_rendition: bool = True,
 ) -> list[str]:
     """The whole derived set from one ffmpeg process (measured ~1.03x a plain transcode).
 
     Outputs in out_dir: web.mp4, storyboard-000.jpg..., poster-cand-00.jpg..., and
     waveform.pcm (mono s16le at 4 kHz) when the source has sound, else progress.gray.
+    Without `web_rendition` only the images and the waveform (the source is web-ready
+    already: a redaction's).
     """
     if "%" in str(out_dir):
         raise ValueError("out_dir must not contain '%': image outputs use it as a pattern")
@@ -339,16 +342,16 @@ def transcode_args(
     audio = _audio_in(source, facts) if facts.has_audio else None
     x264 = web_video_options(facts, preset=preset, crf=crf)
     aac = WEB_AUDIO_OPTIONS
-    outputs = [
-        # (a) web rendition
-        ffmpeg_python.output(
-            *([web] if audio is None else [web, audio]),
-            _file(out_dir / WEB_RENDITION),
-            f="mp4",
-            **x264,
-            **({} if audio is None else aac),
-            **MP4_FOR_WEB,
-        ),
+    # (a) web rendition
+    rendition = ffmpeg_python.output(
+        *([web] if audio is None else [web, audio]),
+        _file(out_dir / WEB_RENDITION),
+        f="mp4",
+        **x264,
+        **({} if audio is None else aac),
+        **MP4_FOR_WEB,
+    )
+    outputs = ([rendition] if web_rendition else []) + [
         # (b) storyboard sprite sheets; -frames:v bounds a stray extra sheet
         ffmpeg_python.output(
             storyboard,

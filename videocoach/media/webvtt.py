@@ -73,3 +73,46 @@ def repair_captions(vtt: str) -> str:
         else:
             repaired.append(lines)
     return "\n\n".join("\n".join(lines) for lines in repaired) + "\n"
+
+
+_CUE_TIMES = re.compile(
+    rf"^(?P<start>{_TIMESTAMP})([ \t]+-->[ \t]+)(?P<end>{_TIMESTAMP})(?P<rest>.*)$"
+)
+
+
+def _seconds(stamp: str) -> float:
+    parts = [float(part) for part in stamp.split(":")]
+    return sum(value * 60**power for power, value in enumerate(reversed(parts)))
+
+
+def _stamp(seconds: float) -> str:
+    millis = round(seconds * 1000)
+    hours, millis = divmod(millis, 3_600_000)
+    minutes, millis = divmod(millis, 60_000)
+    return f"{hours:02d}:{minutes:02d}:{millis // 1000:02d}.{millis % 1000:03d}"
+
+
+def cut_captions(vtt: str, start_s: float, end_s: float, silent: list[tuple[float, float]]) -> str:
+    """The captions of the part [start_s, end_s) of a clip, timed from its start: cues
+    outside it are left out, cues across its ends shortened, and cues that overlap a
+    `silent` range (seconds of the whole clip) left out, since muting a student's name
+    must not leave it in the captions."""
+    blocks = _BLANK_LINES.split(vtt.replace("\r\n", "\n").replace("\r", "\n").strip("\n"))
+    kept = [blocks[0]]
+    for block in blocks[1:]:
+        lines = block.split("\n")
+        timing = next((n for n, line in enumerate(lines[:2]) if _CUE_TIMES.match(line)), None)
+        if timing is None:
+            kept.append(block)  # NOTE, STYLE, REGION
+            continue
+        times = _CUE_TIMES.match(lines[timing])
+        assert times is not None
+        cue_start, cue_end = _seconds(times["start"]), _seconds(times["end"])
+        if cue_end <= start_s or cue_start >= end_s:
+            continue
+        if any(cue_start < b and a < cue_end for a, b in silent):
+            continue
+        new_start, new_end = max(cue_start, start_s) - start_s, min(cue_end, end_s) - start_s
+        lines[timing] = f"{_stamp(new_start)}{times[2]}{_stamp(new_end)}{times['rest']}"
+        kept.append("\n".join(lines))
+    return "\n\n".join(kept) + "\n"
