@@ -5,7 +5,6 @@ comment bodies that stay text."""
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
@@ -80,9 +79,15 @@ def test_review_a_clip(eager_server: str, review_factory, new_page, console: Con
     expect(items.nth(0).locator(".comment-body strong")).to_have_text("pause")
     expect(items.nth(0).locator(".chip")).to_have_text("Wait time")
     expect(items.nth(0).locator(".kind")).to_have_text("Strength")
-    # Only my own comments can be edited.
-    expect(items.nth(0).get_by_role("button", name="Edit")).to_have_count(0)
-    expect(items.nth(1).get_by_role("button", name=re.compile("^Edit"))).to_have_count(1)
+    # Only my own comments can be edited (Edit waits in each comment's More menu).
+    for index, editable in ((0, 0), (1, 1)):
+        items.nth(index).locator(":scope > .comment-actions").get_by_role(
+            "button", name="More"
+        ).click()
+        expect(page.get_by_role("menuitem", name="Copy link")).to_be_visible()
+        expect(page.get_by_role("menuitem", name="Edit", exact=True)).to_have_count(editable)
+        page.keyboard.press("Escape")
+        expect(page.get_by_role("menu")).to_have_count(0)
 
     # Clicking a comment seeks the player to its moment and highlights it.
     items.nth(1).locator(".comment-body").click()
