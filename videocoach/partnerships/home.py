@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import ColumnElement, Row, func, select
 from sqlalchemy.orm import selectinload
 
 from videocoach import access, db
@@ -68,23 +68,28 @@ def _visible_comment_ids(user: User):  # type: ignore[no-untyped-def]
     return access.visible_comments(user).with_only_columns(Comment.id)
 
 
-def unread_counts(user: User, clip_ids: list[str]) -> dict[str, int]:
-    """Comments by others, posted after I last opened each clip (one query for all clips)."""
-    if not clip_ids:
-        return {}
+def unread_by(user: User) -> list[ColumnElement[bool]]:
+    """The conditions of a comment unread by `user`: one they may see, by someone else,
+    posted after they last opened its clip (the home page's and the cards' counts)."""
     seen = (
         select(ClipView.seen_at)
         .where(ClipView.clip_id == Comment.clip_id, ClipView.user_id == user.id)
         .scalar_subquery()
     )
+    return [
+        Comment.id.in_(_visible_comment_ids(user)),
+        Comment.author_id != user.id,
+        Comment.created_at > func.coalesce(seen, EPOCH),
+    ]
+
+
+def unread_counts(user: User, clip_ids: list[str]) -> dict[str, int]:
+    """Comments by others, posted after I last opened each clip (one query for all clips)."""
+    if not clip_ids:
+        return {}
     rows = db.session.execute(
         select(Comment.clip_id, func.count())
-        .where(
-            Comment.id.in_(_visible_comment_ids(user)),
-            Comment.clip_id.in_(clip_ids),
-            Comment.author_id != user.id,
-            Comment.created_at > func.coalesce(seen, EPOCH),
-        )
+        .where(Comment.clip_id.in_(clip_ids), *unread_by(user))
         .group_by(Comment.clip_id)
     ).all()
     return {clip_id: count for clip_id, count in rows}

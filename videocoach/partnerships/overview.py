@@ -11,10 +11,10 @@ from sqlalchemy.orm import selectinload
 
 from videocoach import access, db
 from videocoach.accounts.models import User
-from videocoach.clips.models import Clip, ClipView
+from videocoach.clips.models import Clip
 from videocoach.comments.models import Comment
 from videocoach.notifications.grouping import initials
-from videocoach.partnerships.home import EPOCH
+from videocoach.partnerships.home import unread_by
 from videocoach.partnerships.models import NextStep, Partnership
 from videocoach.partnerships.services import list_partnerships
 
@@ -97,21 +97,11 @@ def _unread_by_partnership(user: User, partnership_ids: list[str]) -> dict[str, 
     """Comments by others, posted after I last opened their clip (as on the home page)."""
     if not partnership_ids:
         return {}
-    seen = (
-        select(ClipView.seen_at)
-        .where(ClipView.clip_id == Comment.clip_id, ClipView.user_id == user.id)
-        .scalar_subquery()
-    )
     rows = db.session.execute(
         select(Clip.partnership_id, func.count())
         .select_from(Comment)
         .join(Clip, Clip.id == Comment.clip_id)
-        .where(
-            Comment.id.in_(access.visible_comments(user).with_only_columns(Comment.id)),
-            Clip.partnership_id.in_(partnership_ids),
-            Comment.author_id != user.id,
-            Comment.created_at > func.coalesce(seen, EPOCH),
-        )
+        .where(Clip.partnership_id.in_(partnership_ids), *unread_by(user))
         .group_by(Clip.partnership_id)
     ).all()
     return {partnership_id: count for partnership_id, count in rows}
