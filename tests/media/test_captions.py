@@ -262,3 +262,17 @@ def test_two_mkv_tracks_become_two_webvtt_files(captioned: dict[str, Path], tmp_
     assert all(cue in english for cue in ENGLISH_CUES)
     assert all(cue in spanish for cue in SPANISH_CUES)  # UTF-8 survives: "¡Codo alto!"
     assert not any(cue in english for cue in SPANISH_CUES)
+
+
+def test_captions_cut_to_the_shared_part_drop_muted_cues_and_start_at_zero():
+    from videocoach.media import webvtt
+
+    vtt = (
+        "WEBVTT\n\n00:00:01.000 --> 00:00:03.500\nbefore and across the start\n\n"
+        "00:00:04.000 --> 00:00:05.000 align:start\nthe muted name\n\n"
+        "00:00:05.500 --> 00:00:06.500\ninside\n\n00:00:09.000 --> 00:00:10.000\nafter\n"
+    )
+    assert webvtt.cut_captions(vtt, 2.0, 8.0, [(4.2, 4.5)]) == (
+        "WEBVTT\n\n00:00:00.000 --> 00:00:01.500\nbefore and across the start\n\n"
+        "00:00:03.500 --> 00:00:04.500\ninside\n"
+    )

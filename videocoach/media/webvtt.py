@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 
 from videocoach import limits
+from videocoach.media.storyboard import vtt_timestamp
 
 _ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 _SPECIAL = re.compile(r"[&<>]")
@@ -85,13 +86,6 @@ def _seconds(stamp: str) -> float:
     return sum(value * 60**power for power, value in enumerate(reversed(parts)))
 
 
-def _stamp(seconds: float) -> str:
-    millis = round(seconds * 1000)
-    hours, millis = divmod(millis, 3_600_000)
-    minutes, millis = divmod(millis, 60_000)
-    return f"{hours:02d}:{minutes:02d}:{millis // 1000:02d}.{millis % 1000:03d}"
-
-
 def cut_captions(vtt: str, start_s: float, end_s: float, silent: list[tuple[float, float]]) -> str:
     """The captions of the part [start_s, end_s) of a clip, timed from its start: cues
     outside it are left out, cues across its ends shortened, and cues that overlap a
@@ -113,6 +107,7 @@ def cut_captions(vtt: str, start_s: float, end_s: float, silent: list[tuple[floa
         if any(cue_start < b and a < cue_end for a, b in silent):
             continue
         new_start, new_end = max(cue_start, start_s) - start_s, min(cue_end, end_s) - start_s
-        lines[timing] = f"{_stamp(new_start)}{times[2]}{_stamp(new_end)}{times['rest']}"
+        start, end = vtt_timestamp(new_start), vtt_timestamp(new_end)
+        lines[timing] = f"{start}{times[2]}{end}{times['rest']}"
         kept.append("\n".join(lines))
     return "\n\n".join(kept) + "\n"
