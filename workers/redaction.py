@@ -348,10 +348,9 @@ class _Reporter:
         if now - self.last < PROGRESS_EVERY_S:
             return
         self.last = now
-        values: dict[str, Any] = {"progress": min(1.0, max(0.0, fraction))}
         db.session.execute(
             update(ClipRedaction)
             .where(ClipRedaction.clip_id == self.clip_id, ClipRedaction.version == self.version)
-            .values(**values)
+            .values(progress=min(1.0, max(0.0, fraction)))
         )
         transaction.commit()
