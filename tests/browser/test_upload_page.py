@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Page, expect
+from playwright.sync_api import FileChooser, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.browser.conftest import ConsoleLog, make_lesson_clip, signed_in_page
 from tests.browser.test_accessibility import FOCUS_STYLE, report, violations
@@ -110,6 +111,21 @@ def test_a_dropped_file_is_chosen_and_a_file_that_is_no_video_says_so(
     assert console.problems() == []
 
 
+def _open_picker_from_the_keyboard(page: Page) -> FileChooser:
+    """Space opens a focused file input's picker (Enter does not, in Chromium). A loaded
+    CI machine once lost the chooser event of one Space press, so a second press is
+    allowed; the test still fails if the keyboard cannot open the picker."""
+    for key in ("Space", "Space"):
+        try:
+            with page.expect_file_chooser(timeout=7_000) as chooser:
+                page.keyboard.press(key)
+            return chooser.value
+        except PlaywrightTimeoutError:
+            focused = page.evaluate("document.activeElement && document.activeElement.id")
+            print(f"{key} opened no file chooser (focus on #{focused})")
+    raise AssertionError("Space did not open the file picker")
+
+
 def test_the_keyboard_reaches_the_drop_target_with_a_ring_and_opens_the_picker(
     queued_server: str, new_page, make_user, api_for, phone_clip: Path, console: ConsoleLog
 ) -> None:
@@ -123,9 +139,8 @@ def test_the_keyboard_reaches_the_drop_target_with_a_ring_and_opens_the_picker(
     ring = page.evaluate(FOCUS_STYLE, page.locator("#drop-zone").element_handle())
     assert ring["rings"], f"no visible focus on the drop target: {ring}"
     assert ring["contrast"] >= 3, ring
-    with page.expect_file_chooser() as chooser:
-        page.keyboard.press("Space")
-    chooser.value.set_files(phone_clip)
+    chooser = _open_picker_from_the_keyboard(page)
+    chooser.set_files(phone_clip)
     expect(page.locator("#file-name")).to_have_text("lesson.mp4")
     assert console.problems() == []
 
