@@ -111,6 +111,10 @@ def _failed_clip(w: World) -> dict[str, str]:
     return {"cid": w.extras["failed_clip"]}
 
 
+def _ready_clip(w: World) -> dict[str, str]:
+    return {"cid": w.extras["ready_clip"]}
+
+
 def _media(w: World) -> dict[str, str]:
     return {"cid": w.extras["clip"], "name": "poster.jpg"}
 
@@ -332,6 +336,8 @@ MATRIX: dict[str, Case] = {
     f"PUT {API}/clips/<cid>/redaction": Case(
         uploader_only(202), _content, body=lambda w, a: {"trim": [1, 20], "blur_faces": True}
     ),
+    f"GET {API}/clips/<cid>/redaction/faces": Case(uploader_only(200), _content),
+    f"POST {API}/clips/<cid>/redaction/faces": Case(uploader_only(202), _ready_clip),
     # API: comments (their author alone may change one; any member resolves a thread, and
     # tests/comments/test_resolve.py checks a member sending more than `resolved` gets 403)
     f"GET {API}/clips/<cid>/comments": Case(members(200), _content),
@@ -360,6 +366,7 @@ MATRIX: dict[str, Case] = {
     "POST /clips/<cid>/redaction": Case(
         member_pages(302), _content, body=lambda w, a: {"blur_faces": "on"}
     ),
+    "POST /clips/<cid>/redaction/faces": Case(member_pages(302), _ready_clip),
     # notifications: each person's own (the world's one is the teacher's)
     "GET /notifications": Case(signed_in(200, anonymous=302)),
     "GET /notifications/<nid>": Case(
@@ -477,7 +484,15 @@ def add_clips(world: World, teacher: User) -> None:
     private = Clip(
         partnership_id=world.pid, uploaded_by_id=teacher.id, title="Mine", visibility="private"
     )
-    db.session.add_all([shared, private, failed])
+    # Processed (no files: a job asked for on it fails, which the matrix does not look at).
+    ready = Clip(
+        partnership_id=world.pid,
+        uploaded_by_id=teacher.id,
+        title="Done",
+        visibility="shared",
+        status="ready",
+    )
+    db.session.add_all([shared, private, failed, ready])
     db.session.flush()
     key = files.key(shared.id, files.POSTER)
     stored = storage.put_bytes(key, b"\xff\xd8 not really a jpeg", "image/jpeg")
@@ -526,6 +541,7 @@ def add_clips(world: World, teacher: User) -> None:
         "clip": shared.id,
         "private_clip": private.id,
         "failed_clip": failed.id,
+        "ready_clip": ready.id,
         "upload": upload.id,
         "comment": comment.id,
         "step": step.id,

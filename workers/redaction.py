@@ -31,6 +31,7 @@ from videocoach.clips.models import (
     AssetKind,
     Clip,
     ClipAsset,
+    ClipFacePreview,
     ClipRedaction,
     ClipStatus,
     RedactionStatus,
@@ -114,7 +115,7 @@ def _failed(clip_id: str, version: int, sentence: str) -> None:
     transaction.commit()
 
 
-def _unredacted(clip: Clip) -> list[ClipAsset]:
+def unredacted_assets(clip: Clip) -> list[ClipAsset]:
     """The files of the unredacted rendition, wherever they are now."""
     first = clip.redaction is None or clip.redaction.unredacted_facts is None
     return [
@@ -129,7 +130,7 @@ def _render_and_show(clip: Clip, version: int, scratch: Path) -> None:
     assert redaction is not None
     settings = current_settings()
     storage = current_storage()
-    unredacted = {_shown_name(asset): asset for asset in _unredacted(clip)}
+    unredacted = {_shown_name(asset): asset for asset in unredacted_assets(clip)}
     if not clip_redaction.hides_anything(redaction):
         _show_unredacted(clip, version)
         return
@@ -144,7 +145,7 @@ def _render_and_show(clip: Clip, version: int, scratch: Path) -> None:
         trim_end_s=media["trim_end_s"],
         mute=media["mute"],
     )
-    report = _Reporter(clip.id, version)
+    report = RowProgress(ClipRedaction, clip.id, version)
     rendered = scratch / commands.WEB_RENDITION
     render_redacted(
         source,
@@ -335,10 +336,12 @@ def _delete_objects(keys: list[str]) -> None:
         storage.delete(key)
 
 
-class _Reporter:
-    """The job's progress on the redaction row, at most once a second."""
+class RowProgress:
+    """A job's progress on its row (a redaction or a face preview), at most once a second,
+    while the row still has the job's version."""
 
-    def __init__(self, clip_id: str, version: int) -> None:
+    def __init__(self, model: type[ClipRedaction | ClipFacePreview], clip_id: str, version: int):
+        self.model = model
         self.clip_id = clip_id
         self.version = version
         self.last = 0.0
@@ -349,8 +352,8 @@ class _Reporter:
             return
         self.last = now
         db.session.execute(
-            update(ClipRedaction)
-            .where(ClipRedaction.clip_id == self.clip_id, ClipRedaction.version == self.version)
+            update(self.model)
+            .where(self.model.clip_id == self.clip_id, self.model.version == self.version)
             .values(progress=min(1.0, max(0.0, fraction)))
         )
         transaction.commit()

@@ -11,13 +11,14 @@ from celery import shared_task
 from sqlalchemy import not_, select
 
 from videocoach import db, jobs, mail, urls
-from videocoach.clips import dispatch, files, retention
+from videocoach.clips import dispatch, face_preview, files, retention
 from videocoach.clips import redaction as clip_redaction
 from videocoach.clips.models import Clip, ClipStatus
 from videocoach.clips.uploads import sweep_expired
 from videocoach.config import current_settings
 from videocoach.notifications import services as notifications
 from videocoach.takeout import services as takeout
+from workers import face_preview as face_finder
 from workers import pipeline, redaction, turns
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,12 @@ def process_clip(self, clip_id: str) -> None:  # type: ignore[no-untyped-def]
 def redact_clip(clip_id: str, version: int) -> None:
     """Make the version of the clip its uploader chose to share (workers/redaction.py)."""
     redaction.redact_clip(clip_id, version)
+
+
+@shared_task(name=face_preview.FIND_FACES)
+def find_faces(clip_id: str, version: int) -> None:
+    """Where faces are in view, for the uploader's redaction panel (workers/face_preview.py)."""
+    face_finder.find_faces(clip_id, version)
 
 
 def look_again_for_turn(clip_id: str, queue: str | None) -> None:

@@ -16,7 +16,7 @@ from werkzeug.formparser import parse_form_data
 from videocoach import transaction
 from videocoach.accounts.auth import api_user
 from videocoach.api import API_PREFIX
-from videocoach.clips import access_log, files, quotas, redaction, retention, services
+from videocoach.clips import access_log, face_preview, files, quotas, redaction, retention, services
 from videocoach.clips.models import AssetKind
 from videocoach.clips.schemas import (
     AccessLog,
@@ -24,6 +24,7 @@ from videocoach.clips.schemas import (
     ClipList,
     ClipUpdateSchema,
     ClipUploadForm,
+    FacePreviewSchema,
     RedactionSchema,
     RedactionSettingsSchema,
 )
@@ -236,6 +237,24 @@ def put_redaction(body: dict[str, Any], cid: str) -> dict[str, Any]:
     saved = redaction.save_settings(api_user(), cid, body)
     transaction.commit()
     return redaction.settings_json(saved)
+
+
+@blp.route("/clips/<cid>/redaction/faces", methods=["GET"])
+@login_required
+@blp.response(200, FacePreviewSchema)
+def get_face_preview(cid: str) -> dict[str, Any]:
+    """Where the face detector sees faces in the clip as recorded (uploader only)."""
+    return face_preview.preview_json(face_preview.get_preview(api_user(), cid))
+
+
+@blp.route("/clips/<cid>/redaction/faces", methods=["POST"])
+@login_required
+@blp.response(202, FacePreviewSchema)
+def find_faces(cid: str) -> dict[str, Any]:
+    """Look for faces in the clip (uploader only), to preview what blurring will hide."""
+    preview = face_preview.request_preview(api_user(), cid)
+    transaction.commit()
+    return face_preview.preview_json(preview)
 
 
 @blp.route("/clips/<cid>/media/<path:name>", methods=["GET"])

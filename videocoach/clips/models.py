@@ -274,3 +274,25 @@ class ClipRedaction(Base):
     # The unredacted rendition's facts, restored when the redaction is removed.
     unredacted_facts: Mapped[dict[str, int] | None] = mapped_column(JSON, default=None)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class ClipFacePreview(Base):
+    """Where the face detector sees faces in the lesson as recorded: the uploader's preview
+    on the redaction panel's timeline, before choosing to blur them (workers/face_preview.py).
+
+    Made from the unredacted web rendition, which never changes, so one run stays true."""
+
+    __tablename__ = "clip_face_previews"
+
+    clip_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("clips.id", ondelete="CASCADE"), primary_key=True
+    )
+    status: Mapped[str] = mapped_column(String(16), default=RedactionStatus.PENDING.value)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    # Each request counts up; a run that is not the latest request's drops its result.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    # [[start_ms, end_ms], ...] of the recorded lesson with at least one face in view.
+    spans: Mapped[list[list[int]]] = mapped_column(JSON, default=list)
+    face_count: Mapped[int] = mapped_column(Integer, default=0)  # the most seen at once
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

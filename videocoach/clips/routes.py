@@ -9,7 +9,16 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from videocoach import transaction
-from videocoach.clips import access_log, dispatch, quotas, redaction, retention, services, steps
+from videocoach.clips import (
+    access_log,
+    dispatch,
+    face_preview,
+    quotas,
+    redaction,
+    retention,
+    services,
+    steps,
+)
 from videocoach.clips.models import Clip
 from videocoach.clips.schemas import caption_json, media_urls
 from videocoach.config import current_settings
@@ -153,6 +162,17 @@ def save_redaction(cid: str) -> ResponseReturnValue:
             "sees this clip as being processed.",
             "success",
         )
+    return redirect(_back_to_clip(cid) + "#redaction")
+
+
+@bp.post("/clips/<cid>/redaction/faces")
+@login_required
+@flash_refusals(_back_to_clip)
+def find_faces(cid: str) -> ResponseReturnValue:
+    """The redaction panel's "Show where faces are" (the API's POST, from the page)."""
+    face_preview.request_preview(current_user, cid)
+    transaction.commit()
+    flash("Looking for faces. The timeline below fills in by itself.", "success")
     return redirect(_back_to_clip(cid) + "#redaction")
 
 

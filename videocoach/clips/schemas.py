@@ -478,6 +478,28 @@ class RedactionSettingsSchema(ResponseSchema):
     error = fields.String(allow_none=True, metadata={"description": "Why the render failed"})
 
 
+class FaceSpanSchema(ResponseSchema):
+    start = fields.Float(metadata={"description": "Seconds of the clip as recorded"})
+    end = fields.Float()
+
+
+class FacePreviewSchema(ResponseSchema):
+    status = fields.String(
+        allow_none=True,
+        metadata={
+            "enum": [status.value for status in RedactionStatus],
+            "description": "null until the uploader asks for a preview",
+        },
+    )
+    progress = fields.Float(allow_none=True, metadata={"minimum": 0, "maximum": 1})
+    error = fields.String(allow_none=True)
+    spans = fields.List(
+        fields.Nested(FaceSpanSchema),
+        metadata={"description": "Where at least one face is in view (what blurring hides)"},
+    )
+    most_at_once = fields.Integer(metadata={"description": "The most faces seen in one frame"})
+
+
 describe("GET /clips/{cid}/redaction", errors={403: UPLOADER_ONLY})
 describe(
     "PUT /clips/{cid}/redaction",
@@ -485,4 +507,9 @@ describe(
         403: UPLOADER_ONLY,
         422: "A time or an area does not fit the clip (`validation_failed`, per field)",
     },
+)
+describe("GET /clips/{cid}/redaction/faces", errors={403: UPLOADER_ONLY})
+describe(
+    "POST /clips/{cid}/redaction/faces",
+    errors={403: UPLOADER_ONLY, 409: "The clip is not processed yet (`clip_not_ready`)"},
 )

@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib.util
 import math
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -343,10 +343,12 @@ def detect_faces(
     every: int = DETECT_EVERY,
     detector: FaceDetector | None = None,
     timeout_s: float | None = None,
+    on_progress: Callable[[float], None] | None = None,
     ffmpeg: str = "ffmpeg",
 ) -> FaceTimeline:
     """Face boxes for every frame at the web rendition's rate, with no rendering: what
-    render_redacted would blur, for a preview. Frames are decoded at the detector's size."""
+    render_redacted would blur, for a preview. Frames are decoded at the detector's size;
+    `on_progress` hears the share of the frames looked at after each detection."""
     detector = detector or FaceDetector()
     raw = scaled_raw_format(facts, detector.input_width, "rgb24")
     args = decode_args(source, facts, raw, start_s=start_s, duration_s=duration_s, ffmpeg=ffmpeg)
@@ -355,11 +357,15 @@ def detect_faces(
     smoother = FaceSmoother()
     frames: list[list[FaceBox]] = []
     count = 0
+    length_s = duration_s if duration_s is not None else (facts.duration_s or 0.0) - start_s
+    expected_frames = max(0.0, length_s) * raw.fps
     try:
         for n, picture in enumerate(reader):
             count = n + 1
             if n % every == 0:
                 frames.extend(boxes for _, boxes in smoother.sample(n, detector.detect(picture)))
+                if on_progress is not None and expected_frames:
+                    on_progress(min(1.0, count / expected_frames))
         reader.close()
     except BaseException:
         reader.abort()
